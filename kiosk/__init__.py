@@ -1,0 +1,81 @@
+"""The kiosk app shell: create_app() builds the Flask app, its database and its Socket.IO server."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+from flask import Flask
+from flask_socketio import SocketIO
+
+from .config import ROLES, ensure_data_dir, load_config, load_or_create_secret_key
+from .event_file import DEFAULT_EVENT_FILE, read_event_file
+from .logs import configure_logging
+from .pins import LoginThrottle
+from .storage import Database, ensure_schema, utcnow
+from .storage import events as event_queries
+from .storage import staff
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app on its data folder: config, secret key, database, default event, PINs, blueprints."""
+    cfg = load_config(config)
+    data_dir = ensure_data_dir(cfg["KIOSK_DATA_DIR"])
+    configure_logging(data_dir)
+
+    app = Flask(__name__, static_folder=str(PROJECT_ROOT / "static"), static_url_path="/static")
+    app.config.update(cfg)
+    app.config.update(
+        SECRET_KEY=load_or_create_secret_key(data_dir),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="kiosk_session",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(days=2),
+        JSON_AS_ASCII=False,
+        KIOSK_CSRF_EXEMPT={"kiosk.api_login", "kiosk.login_submit"},
+    )
+    app.json.ensure_ascii = False
+
+    db = Database(cfg["DATABASE_URL"])
+    ensure_schema(db)
+    app.extensions["kiosk.db"] = db
+    app.extensions["kiosk.throttle"] = LoginThrottle()
+    app.extensions["kiosk.new_pins"] = initialise(db, cfg)
+
+    socketio = SocketIO(app, async_mode="threading", ping_interval=10, ping_timeout=10,
+                        json=app.json, logger=False, engineio_logger=False)
+    app.extensions["kiosk.socketio"] = socketio
+
+    from . import views
+    from checkin import bp as checkin_bp
+    from display import bp as display_bp
+    from display import events as display_events
+    from printer import bp as printer_bp
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(checkin_bp)
+    app.register_blueprint(display_bp)
+    app.register_blueprint(printer_bp)
+    display_events.register(socketio)
+    return app
+
+
+def initialise(db: Database, cfg: dict, event_file: str | Path | None = None) -> dict[str, str]:
+    """Load the default (or given) event into an empty database and give every role a PIN."""
+    now = utcnow()
+    with db.write() as session:
+        if event_queries.event_count(session) == 0:
+            path = Path(event_file) if event_file else DEFAULT_EVENT_FILE
+            spec = read_event_file(path)
+            event_queries.load_event(session, spec, now, source=path.name)
+            log.info("Loaded event %r from %s", spec.title, path)
+        env_pins = {role: cfg.get(f"KIOSK_PIN_{role.upper()}") for role in ROLES}
+        return staff.sync_pins(session, env_pins, now)
+
+
+def get_db(app: Flask) -> Database:
+    """The app's database handle."""
+    return app.extensions["kiosk.db"]

@@ -1,0 +1,4 @@
+"""`python -m kiosk ...`: the command line."""
+from .cli import main
+
+main()

@@ -1,0 +1,164 @@
+"""Roles on the server: who is logged in, the role guard for views and socket events, CSRF."""
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+
+from flask import current_app, g, jsonify, redirect, render_template, request, session, url_for
+
+from .config import ROLES
+from .storage import staff, utcnow
+
+STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+ROLE_LABELS = {"admin": "Quản trị", "gate": "Cổng đón tiếp", "mc": "Dẫn chương trình",
+               "cashier": "Bàn ủng hộ"}
+ROLE_HOME = {"admin": "/admin", "gate": "/gate", "mc": "/mc", "cashier": "/donations"}
+MESSAGES = {
+    "login_required": "Vui lòng đăng nhập bằng mã PIN của trạm.",
+    "forbidden": "Tài khoản này không có quyền thực hiện thao tác này.",
+    "csrf": "Phiên làm việc không hợp lệ hoặc đã hết hạn. Vui lòng tải lại trang.",
+    "wrong_pin": "Mã PIN không đúng.",
+    "throttled": "Nhập sai mã PIN quá nhiều lần. Vui lòng đợi {seconds} giây rồi thử lại.",
+    "bad_request": "Yêu cầu không hợp lệ.",
+    "unknown_role": "Vai trò không hợp lệ.",
+}
+
+
+def api_error(code: str, status: int, message: str | None = None, **extra):
+    """A JSON error in the contract's shape: {"error": code, "message": vi}."""
+    body = {"error": code, "message": message or MESSAGES.get(code, code), **extra}
+    return jsonify(body), status
+
+
+def wants_json() -> bool:
+    """API calls and fetches get JSON errors; page loads get pages and redirects."""
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def current_role() -> str | None:
+    """The role of this request's login, checked against the database (logout and PIN resets bite)."""
+    if "kiosk_role" not in g:
+        token = session.get("sid")
+        role = None
+        if token:
+            with current_app.extensions["kiosk.db"].read() as db_session:
+                role = staff.session_role(db_session, token)
+        g.kiosk_role = role
+    return g.kiosk_role
+
+
+def role_allows(role: str | None, allowed: tuple[str, ...]) -> bool:
+    """Admin may do everything; other roles only what is listed."""
+    return role is not None and (role == "admin" or role in allowed)
+
+
+def requires_role(*allowed: str):
+    """Guard a view: 401/redirect without a login, 403 with the wrong role."""
+    for role in allowed:
+        assert role in ROLES, role
+
+    def decorate(view):
+        @functools.wraps(view)
+        def guarded(*args, **kwargs):
+            role = current_role()
+            if role is None:
+                if wants_json():
+                    return api_error("login_required", 401)
+                return redirect(url_for("kiosk.login_page", next=request.full_path.rstrip("?"),
+                                        role=allowed[0] if allowed else None))
+            if not role_allows(role, allowed):
+                if wants_json():
+                    return api_error("forbidden", 403)
+                return render_template("forbidden.html", role=role, allowed=allowed), 403
+            return view(*args, **kwargs)
+        guarded.kiosk_roles = allowed
+        return guarded
+    return decorate
+
+
+def socket_requires_role(*allowed: str):
+    """Guard a Socket.IO handler: the role is checked on every event, not only at connect."""
+
+    def decorate(handler):
+        @functools.wraps(handler)
+        def guarded(*args, **kwargs):
+            g.pop("kiosk_role", None)
+            role = current_role()
+            if not role_allows(role, allowed):
+                code = "login_required" if role is None else "forbidden"
+                return {"error": code, "message": MESSAGES[code]}
+            return handler(*args, **kwargs)
+        return guarded
+    return decorate
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, created on first use."""
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def check_csrf():
+    """Before every state-changing request from a logged-in session, require its CSRF token."""
+    if request.method not in STATE_CHANGING or "sid" not in session:
+        return None
+    if request.endpoint in current_app.config.get("KIOSK_CSRF_EXEMPT", ()):
+        return None
+    sent = request.headers.get("X-CSRFToken") or request.form.get("csrf_token") or ""
+    expected = session.get("csrf") or ""
+    if not expected or not hmac.compare_digest(sent, expected):
+        if wants_json():
+            return api_error("csrf", 400)
+        return render_template("message.html", title="Phiên không hợp lệ", message=MESSAGES["csrf"]), 400
+    return None
+
+
+def client_address() -> str:
+    """The requesting device's address (the kiosk is reached directly, never through a proxy)."""
+    return request.remote_addr or "?"
+
+
+def attempt_login(role: str, pin: str) -> tuple[str, int, dict]:
+    """Check a PIN with the throttle; return (outcome code, HTTP status, extra fields)."""
+    throttle = current_app.extensions["kiosk.throttle"]
+    client = client_address()
+    wait = throttle.wait_seconds(client)
+    if wait:
+        return "throttled", 429, {"retry_after": wait}
+    if role not in ROLES:
+        return "unknown_role", 400, {}
+    db = current_app.extensions["kiosk.db"]
+    with db.read() as db_session:
+        ok = staff.check_pin(db_session, role, pin)
+    if not ok:
+        wait = throttle.failed(client)
+        if wait:
+            return "throttled", 429, {"retry_after": wait}
+        return "wrong_pin", 401, {}
+    throttle.succeeded(client)
+    with db.write() as db_session:
+        token = staff.open_session(db_session, role, client, utcnow())
+    session.clear()
+    session.permanent = True
+    session["sid"] = token
+    session["role"] = role
+    g.kiosk_role = role
+    return "ok", 200, {"role": role, "csrf_token": csrf_token()}
+
+
+def logout() -> None:
+    """End this device's login on the server and in its cookie."""
+    token = session.get("sid")
+    if token:
+        with current_app.extensions["kiosk.db"].write() as db_session:
+            staff.close_session(db_session, token, utcnow())
+    session.clear()
+    g.pop("kiosk_role", None)
+
+
+def message_for(code: str, **values) -> str:
+    """The Vietnamese message for an auth outcome."""
+    return MESSAGES.get(code, code).format(**values)

@@ -1,0 +1,129 @@
+"""Command line: init, serve, pins (and, as features land, import, invitations, report, backup)."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import create_app, initialise
+from .config import ROLES, ConfigError, ensure_data_dir, load_config
+from .event_file import EventFileError
+from .storage import Database, ensure_schema, utcnow
+from .storage import events as event_queries
+from .storage import staff
+
+STATIONS = (("Quản trị", "/admin"), ("Cổng đón tiếp", "/gate"), ("Dẫn chương trình", "/mc"),
+            ("Màn hình máy chiếu", "/display"), ("Màn hình sảnh", "/display/lobby"),
+            ("Bàn ủng hộ", "/donations"))
+ROLE_NAMES = {"admin": "Quản trị", "gate": "Cổng đón tiếp", "mc": "Dẫn chương trình", "cashier": "Bàn ủng hộ"}
+
+
+def _open_db(cfg: dict) -> Database:
+    ensure_data_dir(cfg["KIOSK_DATA_DIR"])
+    db = Database(cfg["DATABASE_URL"])
+    ensure_schema(db)
+    return db
+
+
+def _print_pins(new_pins: dict[str, str], from_env: dict[str, bool]) -> None:
+    click.echo("Mã PIN các trạm:")
+    for role in ROLES:
+        if role in new_pins:
+            shown = click.style(new_pins[role], bold=True)
+        elif from_env.get(role):
+            shown = f"(lấy từ biến môi trường KIOSK_PIN_{role.upper()})"
+        else:
+            shown = "(đã đặt từ trước; quên thì chạy: ./run.sh pins --reset)"
+        click.echo(f"  {ROLE_NAMES[role]:<18} {shown}")
+
+
+@click.group()
+def main() -> None:
+    """Kiosk sự kiện: thư mời QR, cổng đón tiếp, màn hình chương trình, biên nhận ủng hộ."""
+    # Windows consoles default to a code page without Vietnamese letters.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8", errors="replace")
+
+
+@main.command()
+@click.option("--event", "event_file", type=click.Path(dir_okay=False), help="Tệp sự kiện TOML khác.")
+def init(event_file: str | None) -> None:
+    """Khởi tạo thư mục dữ liệu với sự kiện mặc định (hoặc tệp --event)."""
+    try:
+        cfg = load_config()
+        db = _open_db(cfg)
+        with db.read() as session:
+            existing = event_queries.current_event(session)
+        if existing is not None and event_file:
+            raise click.ClickException(
+                f"Thư mục dữ liệu {cfg['KIOSK_DATA_DIR']} đã có sự kiện “{existing.title}”. "
+                "Dùng một thư mục dữ liệu mới (KIOSK_DATA_DIR) cho sự kiện khác.")
+        new_pins = initialise(db, cfg, event_file)
+    except (ConfigError, EventFileError) as exc:
+        raise click.ClickException(str(exc)) from None
+    with db.read() as session:
+        event = event_queries.current_event(session)
+        from_env = staff.pins_from_env(session)
+    click.echo(f"Thư mục dữ liệu: {cfg['KIOSK_DATA_DIR']}")
+    click.echo(f"Sự kiện: {event.title}" + (" (đã có từ trước, không thay đổi)" if existing else ""))
+    _print_pins(new_pins, from_env)
+
+
+@main.command()
+@click.option("--reset", is_flag=True, help="Tạo mã PIN mới (các thiết bị đang đăng nhập sẽ bị đăng xuất).")
+def pins(reset: bool) -> None:
+    """Xem tình trạng mã PIN; --reset tạo mã mới và in ra."""
+    cfg = load_config()
+    db = _open_db(cfg)
+    env_pins = {role: cfg.get(f"KIOSK_PIN_{role.upper()}") for role in ROLES}
+    with db.write() as session:
+        new_pins = staff.sync_pins(session, env_pins, utcnow(), reset=reset)
+        from_env = staff.pins_from_env(session)
+    if not reset and not new_pins:
+        click.echo("Mã PIN chỉ lưu dạng băm nên không hiển thị lại được. Chạy với --reset để tạo mã mới.")
+    _print_pins(new_pins, from_env)
+
+
+@main.command()
+@click.option("--host", default=None, help="Địa chỉ lắng nghe (mặc định KIOSK_HOST hoặc 0.0.0.0).")
+@click.option("--port", default=None, type=int, help="Cổng (mặc định PORT hoặc 5000).")
+def serve(host: str | None, port: int | None) -> None:
+    """Chạy máy chủ kiosk."""
+    from .netinfo import lan_addresses, terminal_qr
+
+    overrides = {k: v for k, v in (("KIOSK_HOST", host), ("PORT", port)) if v is not None}
+    try:
+        app = create_app(overrides)
+    except (ConfigError, EventFileError) as exc:
+        raise click.ClickException(str(exc)) from None
+    host, port = app.config["KIOSK_HOST"], app.config["PORT"]
+    with app.extensions["kiosk.db"].read() as session:
+        event = event_queries.current_event(session)
+        from_env = staff.pins_from_env(session)
+    addresses = lan_addresses() if host in ("0.0.0.0", "::") else [host]
+    base = f"http://{addresses[0]}:{port}"
+    click.echo("")
+    click.echo(click.style(event.title, bold=True))
+    click.echo(f"Dữ liệu: {app.config['KIOSK_DATA_DIR']}")
+    click.echo("Địa chỉ các trạm (mở trên máy trong cùng mạng Wi-Fi):")
+    for label, path in STATIONS:
+        click.echo(f"  {label:<20} {base}{path}")
+    for other in addresses[1:]:
+        click.echo(f"  (hoặc qua địa chỉ khác: http://{other}:{port})")
+    _print_pins(app.extensions["kiosk.new_pins"], from_env)
+    click.echo("Quét mã QR này bằng điện thoại để mở trang Cổng đón tiếp:")
+    try:
+        click.echo(terminal_qr(f"{base}/gate"))
+    except UnicodeEncodeError:
+        click.echo("(Cửa sổ dòng lệnh không hiển thị được mã QR.)")
+    click.echo("Nhấn Ctrl+C để dừng máy chủ.")
+    socketio = app.extensions["kiosk.socketio"]
+    try:
+        socketio.run(app, host=host, port=port, debug=False, use_reloader=False, log_output=False,
+                     allow_unsafe_werkzeug=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        app.extensions["kiosk.db"].dispose()
+        click.echo("Đã dừng máy chủ.")

@@ -1,0 +1,108 @@
+"""Kiosk configuration: environment first, then `config.toml` in the data folder, then defaults."""
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from pathlib import Path
+
+ROLES = ("admin", "gate", "mc", "cashier")
+
+# Every setting the public contract documents (README "Configuration"), with its default.
+DEFAULTS: dict[str, object] = {
+    "KIOSK_DATA_DIR": "./instance",
+    "PORT": 5000,
+    "KIOSK_HOST": "0.0.0.0",
+    "KIOSK_PRINTER": "preview",
+    "KIOSK_PAPER_DOTS": 576,
+    "KIOSK_PRINTER_CUTTER": True,
+    "KIOSK_TLS": False,
+    "DATABASE_URL": None,
+    **{f"KIOSK_PIN_{role.upper()}": None for role in ROLES},
+}
+
+_INTS = {"PORT", "KIOSK_PAPER_DOTS"}
+_BOOLS = {"KIOSK_TLS", "KIOSK_PRINTER_CUTTER"}
+CONFIG_FILE_NAME = "config.toml"
+SECRET_KEY_FILE_NAME = "secret_key"
+
+
+class ConfigError(ValueError):
+    """A setting has a value the kiosk cannot use."""
+
+
+def _coerce(key: str, value: object) -> object:
+    """Turn a string from the environment or file into the setting's type."""
+    if value is None:
+        return None
+    if key in _INTS:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} phải là số nguyên (đang là {value!r}).") from None
+    if key in _BOOLS:
+        if isinstance(value, bool):
+            return value
+        return str(value).strip().lower() in {"1", "true", "yes", "on", "có"}
+    return str(value)
+
+
+def load_config(overrides: dict | None = None, environ: dict | None = None) -> dict:
+    """Resolve every setting; `overrides` (tests, CLI flags) beat the environment, which beats the file."""
+    overrides = dict(overrides or {})
+    environ = os.environ if environ is None else environ
+    data_dir_raw = overrides.get("KIOSK_DATA_DIR") or environ.get("KIOSK_DATA_DIR") or DEFAULTS["KIOSK_DATA_DIR"]
+    data_dir = Path(str(data_dir_raw)).expanduser().resolve()
+
+    from_file: dict = {}
+    config_file = data_dir / CONFIG_FILE_NAME
+    if config_file.is_file():
+        try:
+            from_file = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"Tệp cấu hình {config_file} bị lỗi: {exc}") from None
+
+    config: dict = {}
+    for key, default in DEFAULTS.items():
+        if key in overrides:
+            value = overrides[key]
+        elif environ.get(key) not in (None, ""):
+            value = environ[key]
+        elif key in from_file:
+            value = from_file[key]
+        else:
+            value = default
+        config[key] = _coerce(key, value)
+    # Extra keys (Flask's own, test switches) pass through untouched.
+    for key, value in overrides.items():
+        config.setdefault(key, value)
+    config["KIOSK_DATA_DIR"] = str(data_dir)
+    if not config.get("DATABASE_URL"):
+        config["DATABASE_URL"] = f"sqlite:///{data_dir / 'kiosk.sqlite3'}"
+    if config["KIOSK_PAPER_DOTS"] % 8:
+        raise ConfigError("KIOSK_PAPER_DOTS phải chia hết cho 8 (384, 512 hoặc 576).")
+    return config
+
+
+def ensure_data_dir(data_dir: str | Path) -> Path:
+    """Create the data folder and its sub-folders; return its path."""
+    path = Path(data_dir)
+    for sub in ("", "logs", "receipts", "exports", "backups"):
+        (path / sub).mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def load_or_create_secret_key(data_dir: str | Path) -> str:
+    """Read the session-signing key, generating it on first run (never committed, owner-only)."""
+    key_file = Path(data_dir) / SECRET_KEY_FILE_NAME
+    if key_file.is_file():
+        key = key_file.read_text(encoding="ascii").strip()
+        if len(key) >= 32:
+            return key
+    key = secrets.token_hex(32)
+    # Write then rename so a power cut never leaves a half-written key.
+    tmp = key_file.with_suffix(".tmp")
+    tmp.write_text(key, encoding="ascii")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, key_file)
+    return key

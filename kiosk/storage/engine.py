@@ -1,0 +1,77 @@
+"""The database handle: engine, SQLite pragmas, and the two kinds of transaction."""
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def utcnow() -> dt.datetime:
+    """Aware current time in UTC; every stored timestamp is UTC."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    """Make SQLite durable and safe for many threads."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy's "begin" hook issue BEGIN itself (pysqlite's own is deferred and late).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        # FULL: an acknowledged check-in or donation survives a power cut.
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # Writers take the write lock up front: a deferred transaction that reads and then writes
+        # can fail with SQLITE_BUSY instead of waiting when another writer got in between.
+        if conn.get_execution_options().get("kiosk_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+class Database:
+    """Owns the engine; hands out read sessions and write transactions."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict = {}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
+            if ":memory:" in url or url in ("sqlite://", "sqlite:///"):
+                raise ValueError("The kiosk needs a database file, not an in-memory SQLite.")
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine = create_engine(url, **kwargs)
+        if self.is_sqlite:
+            _tune_sqlite(self.engine)
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._write = sessionmaker(self.engine.execution_options(kiosk_write=True), expire_on_commit=False)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for queries only; closing it ends the transaction, loaded objects stay readable."""
+        with self._read() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction committed on success, rolled back on any exception."""
+        with self._write() as session:
+            with session.begin():
+                yield session
+
+    def dispose(self) -> None:
+        """Close every pooled connection (tests, restore, shutdown)."""
+        self.engine.dispose()

@@ -1,0 +1,78 @@
+"""Queries for the event, its programme and its protocol groups."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..event_file import EventSpec
+from ..vietnamese import fold
+from .schema import AgendaItem, Event, Invitee, InviteeGroup
+
+
+def invitee_search_text(*parts: str | None) -> str:
+    """The folded text that gate search matches against."""
+    return " ".join(fold(part) for part in parts if part)
+
+
+def event_count(session: Session) -> int:
+    """How many events the database holds (0 before `init`)."""
+    return session.scalar(select(func.count()).select_from(Event)) or 0
+
+
+def current_event(session: Session) -> Event | None:
+    """The event this data folder runs (one event per data folder)."""
+    return session.scalars(select(Event).order_by(Event.id).limit(1)).first()
+
+
+def load_event(session: Session, spec: EventSpec, now: dt.datetime, source: str) -> Event:
+    """Insert an event with its programme, groups and listed invitations."""
+    event = Event(slug=spec.slug, title=spec.title, theme=spec.theme, starts_at=spec.starts_at,
+                  timezone=spec.timezone, venue=spec.venue, address=spec.address,
+                  organiser=spec.organiser, host_unit=spec.host_unit, association=spec.association,
+                  fund_name=spec.fund_name, receipt_prefix=spec.receipt_prefix,
+                  vip_max_rank=spec.vip_max_rank, default_group_key=spec.default_group,
+                  source=source, created_at=now)
+    session.add(event)
+    session.flush()
+    for position, item in enumerate(spec.agenda):
+        session.add(AgendaItem(event_id=event.id, position=position, planned_start=item.start,
+                               planned_end=item.end, content=item.content, performer=item.performer,
+                               slide=item.slide))
+    protocol_rank = 0
+    for group_spec in spec.groups:
+        group = InviteeGroup(event_id=event.id, key=group_spec.key, name=group_spec.name,
+                             protocol_rank=group_spec.rank, is_vip=group_spec.vip,
+                             walk_in=group_spec.walk_in, expected_count=group_spec.expected,
+                             note=group_spec.note)
+        session.add(group)
+        session.flush()
+        for person in group_spec.invitees:
+            protocol_rank += 1
+            session.add(Invitee(
+                event_id=event.id, group_id=group.id, full_name=person.name, honorific=person.honorific,
+                title=person.title, organisation=person.organisation, protocol_rank=protocol_rank,
+                seat=person.seat, phone=person.phone,
+                search_text=invitee_search_text(person.name, person.title, person.organisation, person.phone),
+                created_at=now, updated_at=now))
+    session.flush()
+    return event
+
+
+def agenda_items(session: Session, event_id: int) -> list[AgendaItem]:
+    """The programme in running order."""
+    return list(session.scalars(select(AgendaItem).where(AgendaItem.event_id == event_id)
+                                .order_by(AgendaItem.position)))
+
+
+def groups_with_counts(session: Session, event_id: int) -> list[tuple[InviteeGroup, int]]:
+    """Protocol groups in order, each with its number of (not removed) invitations."""
+    counts = (select(Invitee.group_id, func.count().label("n"))
+              .where(Invitee.event_id == event_id, Invitee.removed_at.is_(None), Invitee.is_walk_in.is_(False))
+              .group_by(Invitee.group_id).subquery())
+    rows = session.execute(
+        select(InviteeGroup, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.group_id == InviteeGroup.id)
+        .where(InviteeGroup.event_id == event_id).order_by(InviteeGroup.protocol_rank))
+    return [(group, count) for group, count in rows]

@@ -1,0 +1,46 @@
+"""Versioned schema: create what is missing, then apply numbered upgrade steps in order."""
+from __future__ import annotations
+
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .engine import Database
+from .schema import Base, Meta
+
+# The version a fresh database is created at. To change the schema: edit schema.py, bump this
+# number, and add UPGRADES[old_version] that brings a database of the old version up by one.
+SCHEMA_VERSION = 1
+UPGRADES: dict[int, Callable[[Session], None]] = {}
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer kiosk than this one."""
+
+
+def ensure_schema(db: Database) -> int:
+    """Create missing tables and upgrade an older database; safe to call on every start."""
+    Base.metadata.create_all(db.engine)
+    with db.write() as session:
+        row = session.get(Meta, "schema_version")
+        if row is None:
+            session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+            return SCHEMA_VERSION
+        version = int(row.value)
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"Cơ sở dữ liệu thuộc phiên bản {version}, mới hơn phần mềm ({SCHEMA_VERSION}). "
+                "Hãy cập nhật phần mềm.")
+        while version < SCHEMA_VERSION:
+            UPGRADES[version](session)
+            version += 1
+        row.value = str(version)
+        return version
+
+
+def schema_version(db: Database) -> int | None:
+    """The version recorded in the database, or None before the first start."""
+    with db.read() as session:
+        value = session.scalar(select(Meta.value).where(Meta.key == "schema_version"))
+    return None if value is None else int(value)

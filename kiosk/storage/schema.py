@@ -1,0 +1,244 @@
+"""Every table the kiosk keeps, as SQLAlchemy 2 declarative models."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
+                        TypeDecorator, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores aware datetimes as naive UTC and gives them back aware (SQLite keeps no zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    """Declarative base for the kiosk's tables."""
+
+
+class Meta(Base):
+    """Key-value facts about the database itself, such as the schema version."""
+
+    __tablename__ = "kiosk_meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Event(Base):
+    """The ceremony: title, time, place and the organisations behind it."""
+
+    __tablename__ = "event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    theme: Mapped[str | None] = mapped_column(Text)
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    timezone: Mapped[str] = mapped_column(String(64))
+    venue: Mapped[str] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    organiser: Mapped[str | None] = mapped_column(Text)
+    host_unit: Mapped[str | None] = mapped_column(Text)
+    association: Mapped[str | None] = mapped_column(Text)
+    fund_name: Mapped[str | None] = mapped_column(Text)
+    receipt_prefix: Mapped[str] = mapped_column(String(32))
+    vip_max_rank: Mapped[int] = mapped_column(Integer, default=0)
+    default_group_key: Mapped[str | None] = mapped_column(String(80))
+    source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    agenda: Mapped[list["AgendaItem"]] = relationship(order_by="AgendaItem.position")
+    groups: Mapped[list["InviteeGroup"]] = relationship(order_by="InviteeGroup.protocol_rank")
+
+
+class AgendaItem(Base):
+    """One row of the programme (CHƯƠNG TRÌNH)."""
+
+    __tablename__ = "agenda_item"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    planned_start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    planned_end: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    content: Mapped[str] = mapped_column(Text)
+    performer: Mapped[str | None] = mapped_column(Text)
+    # Which special slide the item can show: "delegates" (roster) or "donations" (fund total).
+    slide: Mapped[str | None] = mapped_column(String(32))
+
+
+class InviteeGroup(Base):
+    """A protocol group of guests (section II.4.4 of the plan), in protocol order."""
+
+    __tablename__ = "invitee_group"
+    __table_args__ = (UniqueConstraint("event_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    key: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(Text)
+    protocol_rank: Mapped[int] = mapped_column(Integer)
+    is_vip: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Walk-ins (people without an invitation) may be registered into this group at the gate.
+    walk_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    expected_count: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Invitee(Base):
+    """A person (or office) invited or registered at the gate."""
+
+    __tablename__ = "invitee"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("invitee_group.id"), index=True)
+    full_name: Mapped[str] = mapped_column(Text)
+    honorific: Mapped[str | None] = mapped_column(String(40))
+    title: Mapped[str | None] = mapped_column(Text)
+    organisation: Mapped[str | None] = mapped_column(Text)
+    protocol_rank: Mapped[int | None] = mapped_column(Integer)
+    seat: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    # Diacritic-folded name, title, organisation and phone, so search needs no per-row Python.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    is_walk_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    substitute_name: Mapped[str | None] = mapped_column(Text)
+    substitute_title: Mapped[str | None] = mapped_column(Text)
+    # Set once by a conditional UPDATE, so two gates can never admit the same person twice.
+    checked_in_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    checked_in_gate: Mapped[str | None] = mapped_column(String(80))
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    group: Mapped[InviteeGroup] = relationship()
+
+
+class InvitationCode(Base):
+    """A code printed on an invitation card; reissuing revokes the old one instead of deleting it."""
+
+    __tablename__ = "invitation_code"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    invitee_id: Mapped[int] = mapped_column(ForeignKey("invitee.id"), index=True)
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ScanLog(Base):
+    """Append-only record of every gate action, failures and undos included."""
+
+    __tablename__ = "scan_log"
+    __table_args__ = (Index("ix_scan_log_invitee", "invitee_id"), Index("ix_scan_log_at", "at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    client_at: Mapped[str | None] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20))  # scan | search | walk_in | undo
+    raw: Mapped[str | None] = mapped_column(Text)
+    code: Mapped[str | None] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(40))
+    invitee_id: Mapped[int | None] = mapped_column(ForeignKey("invitee.id"))
+    gate: Mapped[str | None] = mapped_column(String(80))
+    operator: Mapped[str | None] = mapped_column(String(40))
+    client_addr: Mapped[str | None] = mapped_column(String(64))
+    # A retried request with the same nonce gets the first answer back instead of a second admission.
+    nonce: Mapped[str | None] = mapped_column(String(80), unique=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    response: Mapped[str | None] = mapped_column(Text)
+
+
+class ShowState(Base):
+    """The server-owned state of the programme, one row per event, rewritten on every change."""
+
+    __tablename__ = "show_state"
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), primary_key=True)
+    rev: Mapped[int] = mapped_column(Integer, default=0)
+    current_index: Mapped[int] = mapped_column(Integer, default=-1)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    holding: Mapped[bool] = mapped_column(Boolean, default=False)
+    announcement: Mapped[str | None] = mapped_column(Text)
+    blackout: Mapped[bool] = mapped_column(Boolean, default=False)
+    # JSON: per item actual start times, screen names and views.
+    extra: Mapped[str] = mapped_column(Text, default="{}")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AuditLog(Base):
+    """Who did what and when: programme control, invitee edits, PIN resets."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str | None] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(60))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Donation(Base):
+    """A gift to the fund; rows are never deleted, a void keeps its number."""
+
+    __tablename__ = "donation"
+    __table_args__ = (UniqueConstraint("event_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    receipt_no: Mapped[str] = mapped_column(String(40), unique=True)
+    donor_name: Mapped[str] = mapped_column(Text)
+    organisation: Mapped[str | None] = mapped_column(Text)
+    amount_vnd: Mapped[int] = mapped_column(BigInteger)
+    method: Mapped[str] = mapped_column(String(20), default="cash")
+    note: Mapped[str | None] = mapped_column(Text)
+    show_on_screen: Mapped[bool] = mapped_column(Boolean, default=False)
+    cashier: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    voided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    reprint_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PrintJob(Base):
+    """A receipt (or test page) waiting for, being sent to, or done on the printer."""
+
+    __tablename__ = "print_job"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donation_id: Mapped[int | None] = mapped_column(ForeignKey("donation.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # receipt | copy | calibration
+    status: Mapped[str] = mapped_column(String(20), index=True)  # queued | printing | done | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    printer: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class StaffRole(Base):
+    """A station role and the hash of its PIN (the PIN itself is never stored)."""
+
+    __tablename__ = "staff_role"
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+    pin_hash: Mapped[str] = mapped_column(Text)
+    from_env: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class StaffSession(Base):
+    """A logged-in device; checked on every request and socket event, so logout and PIN resets bite."""
+
+    __tablename__ = "staff_session"
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20))
+    client_addr: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,135 @@
+"""Thin HTTP views of the shell: home, login/logout, the admin page, health."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+
+from display import programme
+from . import auth
+from .storage import events as event_queries
+from .vietnamese import format_date_short, format_time
+
+bp = Blueprint("kiosk", __name__, template_folder="templates")
+
+
+@bp.before_app_request
+def _csrf_guard():
+    return auth.check_csrf()
+
+
+@bp.app_context_processor
+def _template_globals():
+    return {"csrf_token": auth.csrf_token, "current_role": auth.current_role,
+            "role_labels": auth.ROLE_LABELS}
+
+
+@bp.after_app_request
+def _security_headers(response):
+    # Pages only ever load from this laptop; say so to the browser too.
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: data:; "
+        "connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def _db():
+    return current_app.extensions["kiosk.db"]
+
+
+def load_event_view():
+    """The event and its programme as plain data for templates."""
+    with _db().read() as session:
+        event = event_queries.current_event(session)
+        items = event_queries.agenda_items(session, event.id)
+        groups = event_queries.groups_with_counts(session, event.id)
+    return event, items, groups
+
+
+@bp.get("/")
+def home():
+    event, items, _groups = load_event_view()
+    return render_template("home.html", event=event, items=programme.describe(items, event.timezone))
+
+
+@bp.get("/login")
+def login_page():
+    role = request.args.get("role") or ""
+    return render_template("login.html", role=role, next=_safe_next(request.args.get("next")), error=None)
+
+
+@bp.post("/login")
+def login_submit():
+    role = request.form.get("role", "")
+    outcome, status, extra = auth.attempt_login(role, request.form.get("pin", "").strip())
+    if outcome == "ok":
+        return redirect(_safe_next(request.form.get("next")) or auth.ROLE_HOME[role])
+    error = auth.message_for(outcome, seconds=extra.get("retry_after", 0))
+    return render_template("login.html", role=role, next=_safe_next(request.form.get("next")),
+                           error=error), status
+
+
+@bp.post("/api/login")
+def api_login():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("role"), str) or not isinstance(body.get("pin"), str):
+        return auth.api_error("bad_request", 400)
+    outcome, status, extra = auth.attempt_login(body["role"], body["pin"].strip())
+    if outcome == "ok":
+        return jsonify(extra)
+    response, status = auth.api_error(outcome, status,
+                                      auth.message_for(outcome, seconds=extra.get("retry_after", 0)), **extra)
+    if "retry_after" in extra:
+        response.headers["Retry-After"] = str(extra["retry_after"])
+    return response, status
+
+
+@bp.post("/logout")
+def logout():
+    auth.logout()
+    if auth.wants_json():
+        return jsonify({"ok": True})
+    return redirect(url_for("kiosk.home"))
+
+
+@bp.get("/api/me")
+def api_me():
+    role = auth.current_role()
+    return jsonify({"role": role, "csrf_token": auth.csrf_token() if role else None})
+
+
+@bp.get("/admin")
+@auth.requires_role("admin")
+def admin():
+    event, items, groups = load_event_view()
+    described = programme.describe(items, event.timezone)
+    return render_template("admin.html", event=event, items=described, groups=groups,
+                           warnings=programme.warnings(described))
+
+
+@bp.get("/healthz")
+def health():
+    return jsonify({"ok": True})
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site paths may be redirected to after login."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+@bp.app_template_filter("local")
+def _local(moment, timezone: str):
+    """An aware UTC datetime in the event's time zone."""
+    return moment.astimezone(ZoneInfo(timezone))
+
+
+@bp.app_template_global()
+def event_when(event) -> str:
+    """'07h30 ngày 02/10/2023' for the event's start."""
+    start = event.starts_at.astimezone(ZoneInfo(event.timezone))
+    return f"{format_time(start)} ngày {format_date_short(start)}"

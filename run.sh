@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The kiosk's two commands:
+#   ./run.sh        create .venv if needed, install requirements, initialise the data folder, serve
+#   ./run.sh test   install what the tests need (Chromium too, where apt is available) and run them
+# Anything else is passed to the kiosk's command line: ./run.sh pins --reset, ./run.sh init, ...
+set -euo pipefail
+cd "$(dirname "$0")"
+
+VENV=.venv
+if [ -x "$VENV/Scripts/python.exe" ]; then PY="$VENV/Scripts/python.exe"; else PY="$VENV/bin/python"; fi
+
+find_python() {
+  for candidate in ${PYTHON:-} python3.13 python3.12 python3.11 python3 python; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+      echo "$candidate"; return 0
+    fi
+  done
+  echo "Cần Python 3.11 trở lên (Python 3.11+ is required)." >&2
+  return 1
+}
+
+# Install a requirements file only when it changed since the last install (a second start is fast).
+install_requirements() {
+  local file=$1 stamp="$VENV/.installed-$(basename "$1")"
+  if [ ! -f "$stamp" ] || ! cmp -s "$file" "$stamp"; then
+    echo "Đang cài thư viện từ $file ..."
+    "$PY" -m pip install --disable-pip-version-check -q -r "$file"
+    cp "$file" "$stamp"
+  fi
+}
+
+ensure_venv() {
+  if [ ! -x "$PY" ]; then
+    local base; base=$(find_python)
+    echo "Tạo môi trường Python .venv ..."
+    "$base" -m venv "$VENV"
+    if [ -x "$VENV/Scripts/python.exe" ]; then PY="$VENV/Scripts/python.exe"; else PY="$VENV/bin/python"; fi
+  fi
+  install_requirements requirements.txt
+}
+
+ensure_chromium() {
+  if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then return 0; fi
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Đang cài Chromium (apt) cho các kiểm thử trình duyệt ..."
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "Chromium chưa được cài và không thể tự cài (cần quyền root và apt): các kiểm thử trình duyệt sẽ bị bỏ qua." >&2
+  fi
+}
+
+case "${1:-serve}" in
+  test)
+    shift
+    ensure_venv
+    install_requirements requirements-test.txt
+    ensure_chromium
+    # Under CI the browser tests must run; locally they are skipped with a clear message when impossible.
+    if [ "${CI:-}" = "true" ]; then export KIOSK_REQUIRE_BROWSER=1; fi
+    exec "$PY" -m pytest "$@"
+    ;;
+  serve)
+    [ $# -gt 0 ] && shift
+    ensure_venv
+    exec "$PY" -m kiosk serve "$@"
+    ;;
+  *)
+    ensure_venv
+    exec "$PY" -m kiosk "$@"
+    ;;
+esac

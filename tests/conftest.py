@@ -1,0 +1,113 @@
+"""Shared fixtures: apps on temporary data folders, logged-in clients, a live server, a real Chromium."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kiosk import create_app
+
+from .live import LiveServer
+
+PINS = {"admin": "111111", "gate": "222222", "mc": "333333", "cashier": "444444"}
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def app_config(data_dir: Path, **extra) -> dict:
+    """Config for a test app: its own data folder and known PINs."""
+    config = {"KIOSK_DATA_DIR": str(data_dir), "TESTING": True}
+    config.update({f"KIOSK_PIN_{role.upper()}": pin for role, pin in PINS.items()})
+    config.update(extra)
+    return config
+
+
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def app(data_dir):
+    app = create_app(app_config(data_dir))
+    yield app
+    app.extensions["kiosk.db"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def login(client, role: str) -> str:
+    """Log a test client in as `role`; return the CSRF token and set it as a default header."""
+    response = client.post("/api/login", json={"role": role, "pin": PINS[role]})
+    assert response.status_code == 200, response.get_json()
+    token = response.get_json()["csrf_token"]
+    client.environ_base["HTTP_X_CSRFTOKEN"] = token
+    return token
+
+
+@pytest.fixture
+def client_as(app):
+    """Factory: a fresh test client logged in as the given role."""
+
+    def make(role: str):
+        c = app.test_client()
+        login(c, role)
+        return c
+    return make
+
+
+@pytest.fixture
+def live_server(data_dir):
+    server = LiveServer(app_config(data_dir)).start()
+    yield server
+    server.stop()
+
+
+def _chromium_path() -> str | None:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A real headless Debian Chromium driven by Playwright; skipped locally when missing, fatal in CI."""
+    required = os.environ.get("KIOSK_REQUIRE_BROWSER") == "1"
+    executable = _chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if executable is None or sync_playwright is None:
+        message = "Chromium hoặc Playwright chưa được cài: bỏ qua kiểm thử trình duyệt."
+        if required:
+            pytest.fail(message + " (CI bắt buộc chạy các kiểm thử này)")
+        pytest.skip(message)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, headless=True, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a screenshot under test-artifacts/ for a person to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,44 @@
+"""A real kiosk server on a free port in a background thread, for live Socket.IO and browser tests."""
+from __future__ import annotations
+
+import socket
+import threading
+
+from werkzeug.serving import make_server
+
+from kiosk import create_app
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """Runs create_app(config) under the threaded Werkzeug server, as `serve` does; stop() ends it."""
+
+    def __init__(self, config: dict, port: int | None = None):
+        self.app = create_app(config)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> "LiveServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        # Close open Socket.IO connections first, or their threads keep the old app alive.
+        socketio = self.app.extensions["kiosk.socketio"]
+        try:
+            for sid in list(socketio.server.eio.sockets):
+                socketio.server.eio.disconnect(sid)
+        except Exception:  # pragma: no cover - best effort during teardown
+            pass
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+        self.app.extensions["kiosk.db"].dispose()

@@ -1,0 +1,49 @@
+"""The database layer: durable SQLite settings, idempotent versioned schema."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from kiosk.storage import SCHEMA_VERSION, Database, ensure_schema
+from kiosk.storage.migrations import SchemaTooNew, schema_version
+from kiosk.storage.schema import Meta
+
+
+def test_sqlite_is_durable_and_checks_foreign_keys(app):
+    db = app.extensions["kiosk.db"]
+    with db.read() as session:
+        assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert session.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+        assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_schema_creation_is_idempotent_and_versioned(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'k.sqlite3'}")
+    assert ensure_schema(db) == SCHEMA_VERSION
+    assert ensure_schema(db) == SCHEMA_VERSION
+    assert schema_version(db) == SCHEMA_VERSION
+
+
+def test_a_database_from_a_newer_kiosk_is_refused(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'k.sqlite3'}")
+    ensure_schema(db)
+    with db.write() as session:
+        session.get(Meta, "schema_version").value = str(SCHEMA_VERSION + 1)
+    with pytest.raises(SchemaTooNew, match="mới hơn"):
+        ensure_schema(db)
+
+
+def test_a_failed_write_leaves_nothing_behind(app):
+    db = app.extensions["kiosk.db"]
+    with pytest.raises(RuntimeError):
+        with db.write() as session:
+            session.add(Meta(key="half-written", value="x"))
+            session.flush()
+            raise RuntimeError("power cut")
+    with db.read() as session:
+        assert session.get(Meta, "half-written") is None
+
+
+def test_in_memory_sqlite_is_refused():
+    with pytest.raises(ValueError):
+        Database("sqlite://")
