@@ -18,10 +18,21 @@ def _csrf_guard():
     return auth.check_csrf()
 
 
+# Each feature's admin page, in tab order; a tab shows once its feature registers the endpoint.
+ADMIN_TABS = (("kiosk.admin", "Tổng quan"), ("checkin.admin_invitees", "Khách mời"),
+              ("display.admin_programme", "Chương trình"), ("printer.ledger", "Sổ ủng hộ"),
+              ("kiosk.admin_report", "Báo cáo"))
+
+
+def admin_tabs() -> list[tuple[str, str]]:
+    """The admin tabs whose pages exist in this app."""
+    return [(endpoint, label) for endpoint, label in ADMIN_TABS if endpoint in current_app.view_functions]
+
+
 @bp.app_context_processor
 def _template_globals():
     return {"csrf_token": auth.csrf_token, "current_role": auth.current_role,
-            "role_labels": auth.ROLE_LABELS}
+            "role_labels": auth.ROLE_LABELS, "admin_tabs": admin_tabs}
 
 
 @bp.after_app_request

@@ -31,14 +31,12 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
-        # Close open Socket.IO connections first, or their threads keep the old app alive.
-        socketio = self.app.extensions["kiosk.socketio"]
-        try:
-            for sid in list(socketio.server.eio.sockets):
-                socketio.server.eio.disconnect(sid)
-        except Exception:  # pragma: no cover - best effort during teardown
-            pass
         self._server.shutdown()
+        # Abort open Socket.IO connections without waiting for their clients (a closed browser never
+        # answers), so their threads do not keep the old app alive.
+        eio = self.app.extensions["kiosk.socketio"].server.eio
+        for socket in list(eio.sockets.values()):
+            socket.close(wait=False, abort=True)
         self._server.server_close()
         self._thread.join(timeout=5)
         self.app.extensions["kiosk.db"].dispose()
