@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("checkin", __name__, template_folder="templates")
 
-from . import views  # noqa: E402,F401  (registers the routes on bp)
+from . import admin_views, views  # noqa: E402,F401  (registers the routes on bp)

@@ -8,12 +8,15 @@ from pathlib import Path
 from flask import Flask
 from flask_socketio import SocketIO
 
+from checkin.codes import new_code
+
 from .config import ROLES, ensure_data_dir, load_config, load_or_create_secret_key
 from .event_file import DEFAULT_EVENT_FILE, read_event_file
 from .logs import configure_logging
 from .pins import LoginThrottle
 from .storage import Database, ensure_schema, utcnow
 from .storage import events as event_queries
+from .storage import invitees as invitee_queries
 from .storage import staff
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -54,11 +57,13 @@ def create_app(config: dict | None = None) -> Flask:
     from display import bp as display_bp
     from display import events as display_events
     from printer import bp as printer_bp
+    from printer import setup as printer_setup
 
     app.register_blueprint(views.bp)
     app.register_blueprint(checkin_bp)
     app.register_blueprint(display_bp)
     app.register_blueprint(printer_bp)
+    printer_setup(app)
     display_events.register(socketio)
     return app
 
@@ -70,8 +75,9 @@ def initialise(db: Database, cfg: dict, event_file: str | Path | None = None) ->
         if event_queries.event_count(session) == 0:
             path = Path(event_file) if event_file else DEFAULT_EVENT_FILE
             spec = read_event_file(path)
-            event_queries.load_event(session, spec, now, source=path.name)
+            event = event_queries.load_event(session, spec, now, source=path.name)
             log.info("Loaded event %r from %s", spec.title, path)
+            invitee_queries.ensure_codes(session, event.id, now, new_code)
         env_pins = {role: cfg.get(f"KIOSK_PIN_{role.upper()}") for role in ROLES}
         return staff.sync_pins(session, env_pins, now)
 

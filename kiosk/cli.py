@@ -85,6 +85,62 @@ def pins(reset: bool) -> None:
     _print_pins(new_pins, from_env)
 
 
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--only-valid", is_flag=True, help="Nhập các dòng hợp lệ, bỏ qua dòng lỗi.")
+def import_command(file: str, only_valid: bool) -> None:
+    """Nhập danh sách khách mời từ tệp .xlsx hoặc .csv (theo tệp mẫu)."""
+    from pathlib import Path
+
+    from checkin import invitations
+    from checkin.importer import ImportFileError
+
+    db = _open_db(load_config())
+    path = Path(file)
+    try:
+        report = invitations.check_import(db, path.name, path.read_bytes())
+    except (ImportFileError, invitations.InvitationError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for error in report.errors:
+        click.echo(f"  {error}", err=True)
+    try:
+        counts = invitations.apply_import(db, report, only_valid, actor="cli")
+    except invitations.InvitationError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Đã nhập {path.name}: thêm {counts['created']}, cập nhật {counts['updated']}"
+               + (f", bỏ qua {len(report.errors)} dòng lỗi." if report.errors else "."))
+
+
+@main.command()
+@click.argument("outdir", type=click.Path(file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["pdf", "png"]), default="pdf", show_default=True,
+              help="pdf: A4, 4 thẻ mỗi trang; png: một ảnh mỗi thẻ.")
+def invitations(outdir: str, fmt: str) -> None:
+    """Tạo thẻ mời cho mọi khách mời vào thư mục OUTDIR."""
+    import time
+    from pathlib import Path
+
+    from checkin import card_batches
+    from checkin import invitations as invitation_cases
+
+    db = _open_db(load_config())
+    out = Path(outdir)
+    started = time.perf_counter()
+    try:
+        if fmt == "pdf":
+            path = invitation_cases.write_cards(db, out / "thu-moi.pdf", "pdf")
+            click.echo(f"Đã tạo {path}")
+        else:
+            info, people = invitation_cases.card_people(db)
+            out.mkdir(parents=True, exist_ok=True)
+            for number, (person, data) in enumerate(card_batches.png_cards(info, people), start=1):
+                (out / f"{number:04d}-{person.code}.png").write_bytes(data)
+            click.echo(f"Đã tạo {len(people)} ảnh thẻ trong {out}")
+    except invitation_cases.InvitationError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Thời gian: {time.perf_counter() - started:.1f} giây")
+
+
 @main.command()
 @click.option("--host", default=None, help="Địa chỉ lắng nghe (mặc định KIOSK_HOST hoặc 0.0.0.0).")
 @click.option("--port", default=None, type=int, help="Cổng (mặc định PORT hoặc 5000).")

@@ -13,11 +13,14 @@ def test_no_page_references_an_external_url(app, client_as):
     admin = client_as("admin")
     pages = [rule.rule for rule in app.url_map.iter_rules()
              if "GET" in rule.methods and not rule.arguments and not rule.rule.startswith(("/api/", "/static"))]
-    assert len(pages) >= 8
+    checked = 0
     for path in pages + ["/display/lobby"]:
         response = admin.get(path)
         assert response.status_code in (200, 302), path
-        assert not REMOTE.search(response.get_data(as_text=True)), path
+        if response.mimetype == "text/html":
+            checked += 1
+            assert not REMOTE.search(response.get_data(as_text=True)), path
+    assert checked >= 8
 
 
 def test_our_css_and_js_load_nothing_remote():

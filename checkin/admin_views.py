@@ -1,0 +1,266 @@
+"""Admin pages for invitations: the list, add/edit, import, reissue, substitutes, cards."""
+from __future__ import annotations
+
+import secrets
+from io import BytesIO
+from pathlib import Path
+
+from flask import (abort, current_app, flash, jsonify, redirect, render_template, request, send_file,
+                   url_for)
+
+from kiosk import auth
+from kiosk.storage import events as event_queries
+from kiosk.storage import invitees as invitee_queries
+
+from . import bp, invitations
+from .codes import display_form
+from .importer import ImportFileError
+from .people import HONORIFICS, PersonError
+
+ADMIN = "admin"
+UPLOAD_LIMIT = 5 * 1024 * 1024
+
+
+def _db():
+    return current_app.extensions["kiosk.db"]
+
+
+def _jobs() -> invitations.CardJobs:
+    jobs = current_app.extensions.get("kiosk.card_jobs")
+    if jobs is None:
+        jobs = current_app.extensions["kiosk.card_jobs"] = invitations.CardJobs(
+            _db(), Path(current_app.config["KIOSK_DATA_DIR"]) / "exports")
+    return jobs
+
+
+def _groups():
+    with _db().read() as session:
+        event = event_queries.current_event(session)
+        return invitee_queries.group_pairs(session, event.id), event
+
+
+@bp.app_template_filter("code_groups")
+def _code_groups(code: str | None) -> str:
+    return display_form(code) if code else "—"
+
+
+@bp.get("/admin/invitees")
+@auth.requires_role(ADMIN)
+def admin_invitees():
+    query = request.args.get("q", "")
+    with _db().read() as session:
+        event = event_queries.current_event(session)
+        people = invitee_queries.list_invitees(session, event.id, query or None)
+        total = invitee_queries.count_invitations(session, event.id)
+    return render_template("checkin/invitees.html", people=people, query=query, total=total, event=event)
+
+
+def _form_values() -> dict:
+    keys = ("full_name", "honorific", "title", "organisation", "group", "protocol_rank", "seat", "phone", "note")
+    return {key: request.form.get(key) for key in keys}
+
+
+def _render_form(person=None, values=None, error=None, status=200):
+    groups, event = _groups()
+    codes = []
+    if person is not None:
+        with _db().read() as session:
+            codes = invitee_queries.code_history(session, person.id)
+    return render_template("checkin/invitee_form.html", person=person, values=values or {}, groups=groups,
+                           default_group=event.default_group_key, honorifics=HONORIFICS, codes=codes,
+                           error=error), status
+
+
+@bp.get("/admin/invitees/new")
+@auth.requires_role(ADMIN)
+def invitee_new():
+    return _render_form()
+
+
+@bp.post("/admin/invitees/new")
+@auth.requires_role(ADMIN)
+def invitee_create():
+    try:
+        fields = invitations.person_from_form(_db(), _form_values())
+    except PersonError as exc:
+        return _render_form(values=_form_values(), error=f"{exc.column}: {exc.message}", status=400)
+    invitee_id = invitations.add_person(_db(), fields, auth.current_role())
+    flash(f"Đã thêm “{fields.full_name}” và cấp mã thư mời.")
+    return redirect(url_for("checkin.invitee_edit", invitee_id=invitee_id))
+
+
+def _person_or_404(invitee_id: int):
+    with _db().read() as session:
+        person = invitee_queries.get_invitee(session, invitee_id)
+    if person is None:
+        abort(404)
+    return person
+
+
+@bp.get("/admin/invitees/<int:invitee_id>")
+@auth.requires_role(ADMIN)
+def invitee_edit(invitee_id: int):
+    person = _person_or_404(invitee_id)
+    values = {"full_name": person.full_name, "honorific": person.honorific, "title": person.title,
+              "organisation": person.organisation, "group": person.group.key,
+              "protocol_rank": person.protocol_rank, "seat": person.seat, "phone": person.phone,
+              "note": person.note}
+    return _render_form(person, values)
+
+
+@bp.post("/admin/invitees/<int:invitee_id>")
+@auth.requires_role(ADMIN)
+def invitee_update(invitee_id: int):
+    person = _person_or_404(invitee_id)
+    try:
+        fields = invitations.person_from_form(_db(), _form_values())
+        invitations.edit_person(_db(), invitee_id, fields, auth.current_role())
+    except PersonError as exc:
+        return _render_form(person, _form_values(), f"{exc.column}: {exc.message}", 400)
+    except invitations.InvitationError as exc:
+        return _render_form(person, _form_values(), exc.message, 400)
+    flash("Đã lưu thay đổi.")
+    return redirect(url_for("checkin.invitee_edit", invitee_id=invitee_id))
+
+
+def _action(invitee_id: int, run, done_message: str):
+    """Run a POSTed action on one invitee; flash its outcome and return to the edit page."""
+    try:
+        run()
+        flash(done_message)
+    except invitations.InvitationError as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("checkin.invitee_edit", invitee_id=invitee_id))
+
+
+@bp.post("/admin/invitees/<int:invitee_id>/reissue")
+@auth.requires_role(ADMIN)
+def invitee_reissue(invitee_id: int):
+    reason = request.form.get("reason", "")
+    return _action(invitee_id, lambda: invitations.reissue(_db(), invitee_id, reason, auth.current_role()),
+                   "Đã cấp mã mới. Mã cũ đã bị thu hồi và sẽ bị từ chối ở cổng. Hãy in lại thẻ.")
+
+
+@bp.post("/admin/invitees/<int:invitee_id>/substitute")
+@auth.requires_role(ADMIN)
+def invitee_substitute(invitee_id: int):
+    name, title = request.form.get("substitute_name"), request.form.get("substitute_title")
+    return _action(invitee_id, lambda: invitations.set_substitute(_db(), invitee_id, name, title,
+                                                                  auth.current_role()),
+                   "Đã ghi nhận người đi thay." if (name or "").strip() else "Đã xoá người đi thay.")
+
+
+@bp.post("/admin/invitees/<int:invitee_id>/remove")
+@auth.requires_role(ADMIN)
+def invitee_remove(invitee_id: int):
+    try:
+        invitations.remove_person(_db(), invitee_id, auth.current_role())
+    except invitations.InvitationError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("checkin.invitee_edit", invitee_id=invitee_id))
+    flash("Đã huỷ thư mời. Mã của thư mời này sẽ bị từ chối ở cổng.")
+    return redirect(url_for("checkin.admin_invitees"))
+
+
+@bp.get("/admin/invitees/<int:invitee_id>/card.png")
+@auth.requires_role(ADMIN)
+def invitee_card(invitee_id: int):
+    try:
+        data, name = invitations.card_png(_db(), invitee_id)
+    except invitations.InvitationError:
+        abort(404)
+    return send_file(BytesIO(data), mimetype="image/png", download_name=name,
+                     as_attachment=request.args.get("download") == "1", max_age=0)
+
+
+@bp.get("/admin/invitees/template.xlsx")
+@auth.requires_role(ADMIN)
+def import_template():
+    return send_file(BytesIO(invitations.import_template(_db())), download_name="mau-danh-sach-khach-moi.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     as_attachment=True)
+
+
+def _upload_dir() -> Path:
+    path = Path(current_app.config["KIOSK_DATA_DIR"]) / "exports" / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@bp.post("/admin/invitees/import")
+@auth.requires_role(ADMIN)
+def import_upload():
+    token = request.form.get("upload")
+    if token:
+        # "Import only the valid rows" after a report: reuse the file already uploaded.
+        if not token.isalnum():
+            abort(400)
+        stored = next(_upload_dir().glob(f"{token}.*"), None)
+        if stored is None:
+            flash("Tệp tải lên đã hết hạn, hãy tải lại.", "error")
+            return redirect(url_for("checkin.admin_invitees"))
+        filename, data = stored.name, stored.read_bytes()
+    else:
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            flash("Hãy chọn tệp .xlsx hoặc .csv.", "error")
+            return redirect(url_for("checkin.admin_invitees"))
+        filename, data = upload.filename, upload.read(UPLOAD_LIMIT + 1)
+        if len(data) > UPLOAD_LIMIT:
+            flash("Tệp quá lớn (tối đa 5 MB).", "error")
+            return redirect(url_for("checkin.admin_invitees"))
+    only_valid = request.form.get("only_valid") == "1"
+    try:
+        report = invitations.check_import(_db(), filename, data)
+    except ImportFileError as exc:
+        return render_template("checkin/import_report.html", file_error=str(exc), filename=filename), 400
+    if report.errors and not only_valid:
+        token = secrets.token_hex(12)
+        suffix = Path(filename).suffix.lower() if Path(filename).suffix.lower() in (".xlsx", ".csv") else ".bin"
+        (_upload_dir() / f"{token}{suffix}").write_bytes(data)
+        return render_template("checkin/import_report.html", report=report, filename=filename, token=token), 400
+    try:
+        counts = invitations.apply_import(_db(), report, only_valid, auth.current_role())
+    except invitations.InvitationError as exc:
+        return render_template("checkin/import_report.html", report=report, filename=filename,
+                               file_error=exc.message), 400
+    skipped = len(report.errors)
+    flash(f"Đã nhập “{filename}”: thêm {counts['created']}, cập nhật {counts['updated']}"
+          + (f", bỏ qua {skipped} dòng lỗi." if skipped else "."))
+    return redirect(url_for("checkin.admin_invitees"))
+
+
+@bp.post("/api/invitations/export")
+@auth.requires_role(ADMIN)
+def export_start():
+    body = request.get_json(silent=True) or {}
+    try:
+        job = _jobs().start(str(body.get("format", "pdf")))
+    except invitations.InvitationError as exc:
+        return auth.api_error(exc.code, 400, exc.message)
+    return jsonify(_job_json(job)), 202
+
+
+def _job_json(job) -> dict:
+    return {"job": job.id, "format": job.fmt, "status": job.status, "done": job.done, "total": job.total,
+            "error": job.error,
+            "download_url": url_for("checkin.export_download", job_id=job.id) if job.status == "done" else None}
+
+
+@bp.get("/api/invitations/export/<job_id>")
+@auth.requires_role(ADMIN)
+def export_status(job_id: str):
+    job = _jobs().get(job_id)
+    if job is None:
+        return auth.api_error("not_found", 404, "Không tìm thấy lượt xuất thẻ này.")
+    return jsonify(_job_json(job))
+
+
+@bp.get("/admin/invitations/download/<job_id>")
+@auth.requires_role(ADMIN)
+def export_download(job_id: str):
+    job = _jobs().get(job_id)
+    if job is None or job.status != "done":
+        abort(404)
+    mimetype = "application/pdf" if job.fmt == "pdf" else "application/zip"
+    return send_file(job.path, mimetype=mimetype, as_attachment=True, download_name=job.path.name)

@@ -1,0 +1,191 @@
+"""Read the office's invitee list (.xlsx or .csv) and report every problem row by row, in Vietnamese."""
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass, field
+
+from kiosk.vietnamese import fold
+
+from .people import PersonError, PersonFields, clean_person
+
+# The template's headers, in order, and the field each fills.
+COLUMNS = (("Họ và tên", "full_name"), ("Danh xưng", "honorific"), ("Chức vụ", "title"),
+           ("Đơn vị", "organisation"), ("Nhóm", "group"), ("Thứ tự", "protocol_rank"),
+           ("Khu vực/ghế", "seat"), ("Điện thoại", "phone"), ("Ghi chú", "note"))
+# Other spellings organisers use for the same columns (compared folded, without spaces or punctuation).
+ALIASES = {"hoten": "full_name", "ten": "full_name", "hovaten": "full_name", "danhxung": "honorific",
+           "chucvu": "title", "chucdanh": "title", "donvi": "organisation", "coquan": "organisation",
+           "nhom": "group", "thanhphan": "group", "thutu": "protocol_rank", "stt": "protocol_rank",
+           "khuvucghe": "seat", "khuvuc": "seat", "ghe": "seat", "chongoi": "seat", "dienthoai": "phone",
+           "sodienthoai": "phone", "sdt": "phone", "ghichu": "note"}
+EXCEL_ERRORS = ("#REF!", "#N/A", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!")
+MAX_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem: the spreadsheet row number (1 = header), the column, and what is wrong."""
+
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"Dòng {self.row}" if self.row else "Tệp"
+        return f"{where}, cột “{self.column}”: {self.message}" if self.column else f"{where}: {self.message}"
+
+
+@dataclass
+class ImportReport:
+    """Valid rows (with their row numbers) and every error found."""
+
+    rows: list[tuple[int, PersonFields]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class ImportFileError(ValueError):
+    """The whole file cannot be read (wrong type, damaged, no header)."""
+
+
+def _header_key(text: object) -> str:
+    return "".join(ch for ch in fold("" if text is None else str(text)) if ch.isalnum())
+
+
+def _map_headers(header: list) -> dict[int, str]:
+    """Column index → field, forgiving case, accents, spacing and punctuation."""
+    wanted = {_header_key(title): field_name for title, field_name in COLUMNS}
+    wanted.update(ALIASES)
+    mapping: dict[int, str] = {}
+    for index, title in enumerate(header):
+        field_name = wanted.get(_header_key(title))
+        if field_name and field_name not in mapping.values():
+            mapping[index] = field_name
+    if "full_name" not in mapping.values():
+        raise ImportFileError("Không tìm thấy cột “Họ và tên” ở dòng tiêu đề. Hãy dùng tệp mẫu.")
+    return mapping
+
+
+def _read_xlsx(data: bytes) -> list[list]:
+    from openpyxl import load_workbook
+    try:
+        values = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        formulas = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise ImportFileError(f"Không đọc được tệp Excel (tệp hỏng hoặc không phải .xlsx): {exc}") from None
+    sheet, formula_sheet = values.worksheets[0], formulas.worksheets[0]
+    rows = []
+    for value_row, formula_row in zip(sheet.iter_rows(values_only=True), formula_sheet.iter_rows(values_only=True)):
+        # A formula the spreadsheet never calculated has no cached value: flag it instead of importing blank.
+        rows.append([("#UNCALCULATED" if v is None and isinstance(f, str) and f.startswith("=") else v)
+                     for v, f in zip(value_row, formula_row)])
+        if len(rows) > MAX_ROWS + 1:
+            break
+    values.close()
+    formulas.close()
+    return rows
+
+
+def _read_csv(data: bytes) -> list[list]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportFileError("Tệp CSV không phải mã UTF-8. Trong Excel hãy lưu dạng “CSV UTF-8”.") from None
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    return [row for row in csv.reader(io.StringIO(text), dialect)][:MAX_ROWS + 2]
+
+
+def read_table(filename: str, data: bytes) -> list[list]:
+    """The file's rows (header first) as lists of cell values."""
+    name = (filename or "").lower()
+    if name.endswith(".xlsx"):
+        return _read_xlsx(data)
+    if name.endswith(".csv"):
+        return _read_csv(data)
+    if name.endswith(".xls"):
+        raise ImportFileError("Tệp .xls (Excel 97–2003) không được hỗ trợ. Hãy lưu lại dạng .xlsx hoặc CSV UTF-8.")
+    raise ImportFileError("Chỉ nhận tệp .xlsx hoặc .csv.")
+
+
+def parse_invitees(filename: str, data: bytes, group_keys_by_name: dict[str, str]) -> ImportReport:
+    """Check every row of the file; never raises for a bad row, only for an unreadable file."""
+    table = read_table(filename, data)
+    report = ImportReport()
+    if not table:
+        report.errors.append(RowError(0, "", "Tệp không có dữ liệu."))
+        return report
+    mapping = _map_headers(table[0])
+    seen: dict[tuple[str, str], int] = {}
+    body = table[1:]
+    if len(body) > MAX_ROWS:
+        report.errors.append(RowError(0, "", f"Tệp có quá {MAX_ROWS} dòng."))
+        return report
+    titles = {field_name: title for title, field_name in COLUMNS}
+    for offset, cells in enumerate(body):
+        row_number = offset + 2
+        values = {field_name: cells[index] if index < len(cells) else None for index, field_name in mapping.items()}
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values.values()):
+            continue  # blank lines between blocks are common in office lists
+        bad_cell = next(((f, v) for f, v in values.items() if isinstance(v, str) and v.strip() in EXCEL_ERRORS
+                         or v == "#UNCALCULATED"), None)
+        if bad_cell:
+            field_name, value = bad_cell
+            message = ("ô chứa công thức chưa được tính; hãy mở tệp trong Excel và lưu lại."
+                       if value == "#UNCALCULATED" else f"ô có lỗi công thức ({value.strip()}).")
+            report.errors.append(RowError(row_number, titles[field_name], message))
+            continue
+        try:
+            person = clean_person(values, group_keys_by_name)
+        except PersonError as exc:
+            report.errors.append(RowError(row_number, exc.column, exc.message))
+            continue
+        identity = person.identity()
+        if identity in seen:
+            report.errors.append(RowError(row_number, "Họ và tên",
+                                          f"trùng người ở dòng {seen[identity]} (cùng họ tên và đơn vị)."))
+            continue
+        seen[identity] = row_number
+        report.rows.append((row_number, person))
+    if not report.rows and not report.errors:
+        report.errors.append(RowError(0, "", "Tệp không có dòng nào có dữ liệu."))
+    return report
+
+
+def template_xlsx(group_names: list[str]) -> bytes:
+    """The downloadable template: Vietnamese headers, an example row, and the event's groups."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Danh sách khách mời"
+    sheet.append([title for title, _ in COLUMNS])
+    sheet.append(["Nguyễn Văn An", "Đồng chí", "Phó Chủ tịch UBND huyện", "UBND huyện Bạch Thông",
+                  group_names[0] if group_names else "", 1, "Khu A, ghế 1", "0912345678", "Dòng ví dụ, hãy xoá"])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="0F3D6E")
+    for column, width in zip("ABCDEFGHI", (28, 12, 30, 34, 40, 8, 14, 14, 24)):
+        sheet.column_dimensions[column].width = width
+    sheet.freeze_panes = "A2"
+    groups = book.create_sheet("Nhóm")
+    groups.append(["Các nhóm của sự kiện (dùng đúng tên ở cột “Nhóm”; để trống = Khách mời)"])
+    for name in group_names:
+        groups.append([name])
+    groups.column_dimensions["A"].width = 70
+    if group_names:
+        check = DataValidation(type="list", formula1=f"=Nhóm!$A$2:$A${len(group_names) + 1}", allow_blank=True)
+        sheet.add_data_validation(check)
+        check.add("E2:E2000")
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,0 +1,203 @@
+"""Invitation use cases shared by the admin pages and the command line: import, edit, reissue, cards."""
+from __future__ import annotations
+
+import threading
+import uuid
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiosk.storage import Database, utcnow
+from kiosk.storage import events as event_queries
+from kiosk.storage import invitees as invitee_queries
+from kiosk.vietnamese import nfc
+
+from . import card_batches
+from .cards import CardPerson, CardRenderer, EventCardInfo, write_pdf
+from .codes import new_code
+from .importer import ImportReport, parse_invitees, template_xlsx
+from .people import PersonFields, clean_person, group_lookup
+
+
+class InvitationError(ValueError):
+    """A use case refused; `code` is short, `message` Vietnamese."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _event(session):
+    event = event_queries.current_event(session)
+    if event is None:
+        raise InvitationError("no_event", "Chưa có sự kiện. Hãy chạy: python -m kiosk init")
+    return event
+
+
+def check_import(db: Database, filename: str, data: bytes) -> ImportReport:
+    """Parse a list against the event's groups without changing anything."""
+    with db.read() as session:
+        event = _event(session)
+        groups = group_lookup(invitee_queries.group_pairs(session, event.id))
+    return parse_invitees(filename, data, groups)
+
+
+def apply_import(db: Database, report: ImportReport, only_valid: bool, actor: str) -> dict[str, int]:
+    """Import the report's rows: all or nothing, unless the organiser chose to import only valid rows."""
+    if report.errors and not only_valid:
+        raise InvitationError("import_has_errors",
+                              f"Tệp có {len(report.errors)} lỗi nên chưa nhập dòng nào. Sửa tệp, "
+                              "hoặc chọn “chỉ nhập các dòng hợp lệ”.")
+    if not report.rows:
+        raise InvitationError("import_empty", "Không có dòng hợp lệ nào để nhập.")
+    with db.write() as session:
+        event = _event(session)
+        return invitee_queries.apply_import(session, event, report.rows, utcnow(), new_code, actor)
+
+
+def import_template(db: Database) -> bytes:
+    """The Excel template with the event's group names."""
+    with db.read() as session:
+        event = _event(session)
+        return template_xlsx([name for _key, name in invitee_queries.group_pairs(session, event.id)])
+
+
+def person_from_form(db: Database, values: dict) -> PersonFields:
+    """Validate an add/edit form into PersonFields (raises people.PersonError)."""
+    with db.read() as session:
+        event = _event(session)
+        groups = group_lookup(invitee_queries.group_pairs(session, event.id))
+    return clean_person(values, groups)
+
+
+def add_person(db: Database, fields: PersonFields, actor: str) -> int:
+    """Add one invitation and issue its code; return its id."""
+    with db.write() as session:
+        event = _event(session)
+        return invitee_queries.create_invitee(session, event, fields, utcnow(), new_code, actor).id
+
+
+def edit_person(db: Database, invitee_id: int, fields: PersonFields, actor: str) -> None:
+    """Change one invitation's details."""
+    with db.write() as session:
+        person = _live_person(session, invitee_id)
+        invitee_queries.update_invitee(session, _event(session), person, fields, utcnow(), actor)
+
+
+def _live_person(session, invitee_id: int):
+    person = invitee_queries.get_invitee(session, invitee_id)
+    if person is None or person.removed_at is not None:
+        raise InvitationError("not_found", "Không tìm thấy khách mời này (có thể đã bị xoá).")
+    return person
+
+
+def remove_person(db: Database, invitee_id: int, actor: str) -> None:
+    """Withdraw an invitation; its code will answer "revoked" at the gate."""
+    with db.write() as session:
+        invitee_queries.remove_invitee(session, _live_person(session, invitee_id), utcnow(), actor)
+
+
+def reissue(db: Database, invitee_id: int, reason: str, actor: str) -> str:
+    """Revoke the current code with a reason and issue a new one."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvitationError("reason_required", "Hãy ghi lý do cấp lại (ví dụ: mất thẻ, đổi người).")
+    with db.write() as session:
+        return invitee_queries.reissue_code(session, _live_person(session, invitee_id), reason, utcnow(),
+                                            new_code, actor)
+
+
+def set_substitute(db: Database, invitee_id: int, name: str | None, title: str | None, actor: str) -> None:
+    """Record who comes in the invitee's place ("đi thay"); empty name clears it."""
+    with db.write() as session:
+        invitee_queries.set_substitute(session, _live_person(session, invitee_id), nfc(name) or None,
+                                       nfc(title) or None, utcnow(), actor)
+
+
+# ---- Cards ---------------------------------------------------------------------------------------
+
+def card_people(db: Database, invitee_ids: list[int] | None = None) -> tuple[EventCardInfo, list[CardPerson]]:
+    """The event's card info and, in protocol order, every invitation with an active code."""
+    with db.read() as session:
+        event = _event(session)
+        info = EventCardInfo(organiser=event.organiser or "", title=event.title, starts_at=event.starts_at,
+                             timezone=event.timezone, venue=event.venue, address=event.address)
+        people = [CardPerson(code=code, full_name=p.full_name, honorific=p.honorific, title=p.title,
+                             organisation=p.organisation, seat=p.seat)
+                  for p, code in invitee_queries.list_invitees(session, event.id)
+                  if code and (invitee_ids is None or p.id in invitee_ids)]
+    return info, people
+
+
+def card_png(db: Database, invitee_id: int) -> tuple[bytes, str]:
+    """One invitee's card as PNG bytes and a download file name."""
+    info, people = card_people(db, [invitee_id])
+    if not people:
+        raise InvitationError("not_found", "Không tìm thấy thư mời còn hiệu lực của khách này.")
+    return CardRenderer(info).png(people[0]), f"thu-moi-{people[0].code}.png"
+
+
+def write_cards(db: Database, out: Path, fmt: str, progress=None) -> Path:
+    """Write every card to `out` (a .pdf file, or a .zip of PNGs); return the path."""
+    info, people = card_people(db)
+    if not people:
+        raise InvitationError("no_cards", "Chưa có thư mời nào để in.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")
+    if fmt == "pdf":
+        write_pdf(card_batches.pdf_pages(info, people, progress), tmp)
+    elif fmt == "png":
+        # PNG is already compressed: store, do not deflate again.
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+            for number, (person, data) in enumerate(card_batches.png_cards(info, people, progress), start=1):
+                archive.writestr(f"{number:04d}-{person.code}.png", data)
+    else:
+        raise InvitationError("bad_format", "Định dạng chỉ có thể là pdf hoặc png.")
+    tmp.replace(out)
+    return out
+
+
+@dataclass
+class CardJob:
+    """A card export running in the background, for the admin page's progress bar."""
+
+    id: str
+    fmt: str
+    total: int
+    done: int = 0
+    status: str = "running"  # running | done | failed
+    path: Path | None = None
+    error: str | None = None
+
+
+class CardJobs:
+    """Starts card exports in threads and remembers their progress."""
+
+    def __init__(self, db: Database, out_dir: Path):
+        self.db = db
+        self.out_dir = out_dir
+        self.jobs: dict[str, CardJob] = {}
+
+    def start(self, fmt: str) -> CardJob:
+        """Begin an export of every card in `fmt` (pdf or png)."""
+        if fmt not in ("pdf", "png"):
+            raise InvitationError("bad_format", "Định dạng chỉ có thể là pdf hoặc png.")
+        _info, people = card_people(self.db)
+        job = CardJob(id=uuid.uuid4().hex, fmt=fmt, total=len(people))
+        self.jobs[job.id] = job
+        target = self.out_dir / f"thu-moi-{utcnow():%Y%m%d-%H%M%S}-{job.id[:6]}.{'pdf' if fmt == 'pdf' else 'zip'}"
+
+        def run():
+            try:
+                job.path = write_cards(self.db, target, fmt, progress=lambda n: setattr(job, "done", n))
+                job.status = "done"
+            except Exception as exc:  # reported on the page; the organiser can start again
+                job.status, job.error = "failed", str(exc)
+
+        threading.Thread(target=run, name=f"cards-{job.id[:6]}", daemon=True).start()
+        return job
+
+    def get(self, job_id: str) -> CardJob | None:
+        """A job by id."""
+        return self.jobs.get(job_id)

@@ -1,0 +1,108 @@
+"""An invitee's fields, cleaned and checked the same way for the Excel import and the admin form."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from kiosk.vietnamese import fold, nfc
+
+HONORIFICS = ("Đồng chí", "Ông", "Bà", "Ông/Bà", "Thầy", "Cô", "Anh", "Chị", "Em")
+_PHONE_JUNK = re.compile(r"[\s.\-()/]")
+
+
+class PersonError(ValueError):
+    """A field cannot be accepted; `column` and the Vietnamese message say which and why."""
+
+    def __init__(self, column: str, message: str):
+        super().__init__(f"{column}: {message}")
+        self.column = column
+        self.message = message
+
+
+def normalise_phone(value: object) -> str | None:
+    """A Vietnamese phone number as 0xxxxxxxxx (from +84, 84, spaces, dots, or Excel's lost zero)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = _PHONE_JUNK.sub("", nfc(str(value)))
+    if not text:
+        return None
+    if text.startswith("+84"):
+        text = "0" + text[3:]
+    elif text.startswith("84") and len(text) == 11:
+        text = "0" + text[2:]
+    elif len(text) == 9 and text.isdigit() and not text.startswith("0"):
+        text = "0" + text  # Excel stored the number as a number and dropped the leading zero
+    if not (text.isdigit() and len(text) == 10 and text.startswith("0")):
+        raise PersonError("Điện thoại", f"số điện thoại “{value}” không hợp lệ (cần 10 chữ số, bắt đầu bằng 0).")
+    return text
+
+
+@dataclass
+class PersonFields:
+    """Cleaned fields of one person; `group` is a group key, or None for the event's default group."""
+
+    full_name: str
+    honorific: str | None = None
+    title: str | None = None
+    organisation: str | None = None
+    group: str | None = None
+    protocol_rank: int | None = None
+    seat: str | None = None
+    phone: str | None = None
+    note: str | None = None
+
+    def identity(self) -> tuple[str, str]:
+        """What makes two rows the same person: folded name and organisation."""
+        return fold(self.full_name), fold(self.organisation)
+
+
+def _optional_text(value: object) -> str | None:
+    text = nfc(None if value is None else str(value))
+    return text or None
+
+
+def parse_rank(value: object) -> int | None:
+    """Protocol rank (Thứ tự): a positive whole number, or empty."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    try:
+        rank = int(str(value).strip())
+    except ValueError:
+        raise PersonError("Thứ tự", f"“{value}” không phải số nguyên.") from None
+    if rank < 1:
+        raise PersonError("Thứ tự", "phải là số nguyên dương.")
+    return rank
+
+
+def clean_person(values: dict, group_keys_by_name: dict[str, str]) -> PersonFields:
+    """Validate raw values (keys as in PersonFields; group by name or key) into PersonFields."""
+    name = nfc(None if values.get("full_name") is None else str(values.get("full_name")))
+    if not name:
+        raise PersonError("Họ và tên", "không được để trống.")
+    if len(name) > 200:
+        raise PersonError("Họ và tên", "quá dài (tối đa 200 ký tự).")
+    group_text = _optional_text(values.get("group"))
+    group_key = None
+    if group_text:
+        group_key = group_keys_by_name.get(fold(group_text))
+        if group_key is None:
+            raise PersonError("Nhóm", f"không có nhóm “{group_text}” trong sự kiện.")
+    return PersonFields(
+        full_name=name, honorific=_optional_text(values.get("honorific")),
+        title=_optional_text(values.get("title")), organisation=_optional_text(values.get("organisation")),
+        group=group_key, protocol_rank=parse_rank(values.get("protocol_rank")),
+        seat=_optional_text(values.get("seat")), phone=normalise_phone(values.get("phone")),
+        note=_optional_text(values.get("note")))
+
+
+def group_lookup(groups: list[tuple[str, str]]) -> dict[str, str]:
+    """Map folded group names and keys to keys, so "Khách mời" and "khach-moi" both match."""
+    lookup: dict[str, str] = {}
+    for key, name in groups:
+        lookup[fold(name)] = key
+        lookup[fold(key)] = key
+    return lookup

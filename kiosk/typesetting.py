@@ -1,0 +1,90 @@
+"""Drawing Vietnamese text with Pillow: the bundled fonts, NFC, and wrapping by measured width."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from PIL import ImageDraw, ImageFont
+
+from .vietnamese import nfc
+
+FONT_DIR = Path(__file__).resolve().parent.parent / "static" / "vendor" / "fonts"
+FONTS = {
+    "regular": "BeVietnamPro-Regular.ttf",
+    "medium": "BeVietnamPro-Medium.ttf",
+    "semibold": "BeVietnamPro-SemiBold.ttf",
+    "bold": "BeVietnamPro-Bold.ttf",
+    "extrabold": "BeVietnamPro-ExtraBold.ttf",
+    # Codes and numbers: DejaVu Sans tells 0 from O and 8 from B at small sizes.
+    "code": "DejaVuSans-Bold.ttf",
+}
+
+
+@functools.lru_cache(maxsize=256)
+def font(style: str, size_px: int) -> ImageFont.FreeTypeFont:
+    """A bundled TrueType font at a pixel size (cached: loading is the slow part)."""
+    return ImageFont.truetype(str(FONT_DIR / FONTS[style]), max(4, int(size_px)))
+
+
+def wrap(draw: ImageDraw.ImageDraw, text: str, face: ImageFont.FreeTypeFont, width: float) -> list[str]:
+    """Break NFC text into lines no wider than `width`, splitting words only when one alone is too wide."""
+    lines: list[str] = []
+    for paragraph in nfc(text).split("\n") if text else []:
+        line = ""
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if draw.textlength(candidate, font=face) <= width:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            while draw.textlength(word, font=face) > width and len(word) > 1:
+                cut = len(word)
+                while cut > 1 and draw.textlength(word[:cut], font=face) > width:
+                    cut -= 1
+                lines.append(word[:cut])
+                word = word[cut:]
+            line = word
+        lines.append(line)
+    return lines
+
+
+def line_height(face: ImageFont.FreeTypeFont, spacing: float = 1.25) -> int:
+    """Distance between baselines; room for stacked Vietnamese tone marks above capitals."""
+    return int(face.size * spacing)
+
+
+def draw_lines(draw: ImageDraw.ImageDraw, lines: list[str], face: ImageFont.FreeTypeFont, x: float, y: float,
+               width: float, fill=0, align: str = "center", spacing: float = 1.25) -> float:
+    """Draw lines starting at top `y`; return the y below the last line."""
+    step = line_height(face, spacing)
+    for line in lines:
+        if align == "center":
+            left = x + (width - draw.textlength(line, font=face)) / 2
+        elif align == "right":
+            left = x + width - draw.textlength(line, font=face)
+        else:
+            left = x
+        # Anchor "ls" (left, baseline) keeps rows aligned whatever marks a line carries.
+        draw.text((left, y + face.size), line, font=face, fill=fill, anchor="ls")
+        y += step
+    return y
+
+
+def fit_block(draw: ImageDraw.ImageDraw, text: str, style: str, size_px: int, width: float, max_lines: int,
+              min_px: int) -> tuple[ImageFont.FreeTypeFont, list[str]]:
+    """The largest font size (down to min_px) at which `text` wraps into at most max_lines lines."""
+    size = size_px
+    while True:
+        face = font(style, size)
+        lines = wrap(draw, text, face, width)
+        if len(lines) <= max_lines:
+            return face, lines
+        if size <= min_px:
+            # Still too long at the smallest size: keep what fits and say that text was cut.
+            kept = lines[:max_lines]
+            while kept[-1] and draw.textlength(kept[-1] + "…", font=face) > width:
+                kept[-1] = kept[-1][:-1]
+            kept[-1] = kept[-1].rstrip() + "…"
+            return face, kept
+        size = max(min_px, int(size * 0.92))

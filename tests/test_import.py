@@ -1,0 +1,215 @@
+"""Importing the office's list: good files, every kind of error (nothing imported), re-imports."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from checkin import invitations
+from checkin.importer import parse_invitees
+from checkin.people import PersonError, normalise_phone
+from kiosk.storage.schema import InvitationCode, Invitee
+
+from .conftest import login
+from .invitee_files import HEADERS, csv_bytes, xlsx_bytes
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD = [["Nguyễn Văn An", "Đồng chí", "Phó Chủ tịch UBND huyện", "UBND huyện Bạch Thông",
+         "Thường trực Huyện ủy, Thường trực HĐND, Lãnh đạo UBND huyện", 1, "Khu A, ghế 1", "0912 345 678", ""],
+        ["Trần Thị Bình", "Bà", "Hiệu trưởng", "Trường Tiểu học Phủ Thông", "", "", "Khu B", "+84987654321",
+         "Đến muộn"]]
+
+
+def _count(db, model=Invitee):
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def _db(app):
+    return app.extensions["kiosk.db"]
+
+
+@pytest.mark.parametrize("make", [lambda r: ("ds.xlsx", xlsx_bytes(r)), lambda r: ("ds.csv", csv_bytes(r)),
+                                  lambda r: ("ds.csv", csv_bytes(r, bom=False, sep=";"))])
+def test_good_file_imports_every_row_with_a_code(app, make):
+    db = _db(app)
+    before = _count(db)
+    filename, data = make(GOOD)
+    report = invitations.check_import(db, filename, data)
+    assert report.ok, report.errors
+    assert invitations.apply_import(db, report, False, "test") == {"created": 2, "updated": 0}
+    assert _count(db) == before + 2
+    with db.read() as session:
+        an = session.scalars(select(Invitee).where(Invitee.full_name == "Nguyễn Văn An")).one()
+        binh = session.scalars(select(Invitee).where(Invitee.full_name == "Trần Thị Bình")).one()
+        assert an.phone == "0912345678" and binh.phone == "0987654321"
+        assert an.group.key == "lanh-dao-huyen"
+        assert binh.group.key == "khach-moi"  # empty "Nhóm" → the event's default group
+        assert binh.protocol_rank is None and an.protocol_rank == 1
+        assert session.scalar(select(func.count()).select_from(InvitationCode)
+                              .where(InvitationCode.invitee_id.in_([an.id, binh.id]))) == 2
+
+
+def test_headers_are_matched_forgivingly_and_nfd_names_stored_nfc(app):
+    headers = ["  HỌ VÀ TÊN ", "danh xung", "Chức  vụ", "ĐƠN VỊ", "nhom", "thu tu", "Khu vực / ghế", "SĐT", "ghi chú"]
+    nfd_name = unicodedata.normalize("NFD", "Phạm Thị Hồng Nhung")
+    report = invitations.check_import(_db(app), "ds.xlsx", xlsx_bytes([[nfd_name, "Bà", "", "", "", "", "", "", ""]],
+                                                                       headers))
+    assert report.ok
+    invitations.apply_import(_db(app), report, False, "test")
+    with _db(app).read() as session:
+        stored = session.scalar(select(Invitee.full_name).where(Invitee.full_name.like("Phạm%")))
+    assert stored == "Phạm Thị Hồng Nhung" and unicodedata.is_normalized("NFC", stored)
+
+
+BAD_ROWS = [
+    (["", "Ông", "", "UBND", "", "", "", "", ""], 2, "Họ và tên", "không được để trống"),
+    (["Lê Văn Cường", "Ông", "", "", "Nhóm không có", "", "", "", ""], 2, "Nhóm", "không có nhóm"),
+    (["Lê Văn Cường", "Ông", "", "", "", "ba", "", "", ""], 2, "Thứ tự", "không phải số nguyên"),
+    (["Lê Văn Cường", "Ông", "", "", "", "", "", "12345", ""], 2, "Điện thoại", "không hợp lệ"),
+    (["Lê Văn Cường", "Ông", "", "", "", "", "", "#REF!", ""], 2, "Điện thoại", "lỗi công thức"),
+]
+
+
+@pytest.mark.parametrize("row,line,column,text", BAD_ROWS)
+def test_each_kind_of_bad_row_is_reported_and_nothing_imported(app, row, line, column, text):
+    db = _db(app)
+    before = _count(db)
+    report = invitations.check_import(db, "ds.xlsx", xlsx_bytes([GOOD[0], row]))
+    assert [(e.row, e.column) for e in report.errors] == [(line + 1, column)]
+    assert text in report.errors[0].message
+    with pytest.raises(invitations.InvitationError) as info:
+        invitations.apply_import(db, report, False, "test")
+    assert info.value.code == "import_has_errors" and "chưa nhập dòng nào" in info.value.message
+    assert _count(db) == before
+    # The organiser may choose to import only the valid rows.
+    assert invitations.apply_import(db, report, True, "test")["created"] == 1
+    assert _count(db) == before + 1
+
+
+def test_duplicate_person_in_the_file_is_an_error():
+    groups = {"khach-moi": "khach-moi"}
+    data = xlsx_bytes([GOOD[1], [unicodedata.normalize("NFD", "TRẦN THỊ BÌNH"), "", "", "Trường tiểu học Phủ Thông",
+                                 "", "", "", "", ""]])
+    report = parse_invitees("ds.xlsx", data, groups)
+    assert len(report.rows) == 1
+    assert report.errors[0].row == 3 and "trùng người ở dòng 2" in report.errors[0].message
+
+
+def test_uncalculated_formula_is_an_error():
+    data = xlsx_bytes([["Lê Văn Cường", "Ông", "", "", "", "=1+1", "", "", ""]])
+    report = parse_invitees("ds.xlsx", data, {})
+    assert report.errors and report.errors[0].column == "Thứ tự"
+    assert "chưa được tính" in report.errors[0].message
+
+
+@pytest.mark.parametrize("filename,data,text", [
+    ("ds.xlsx", b"not a zip at all", "Không đọc được tệp Excel"),
+    ("ds.pdf", b"%PDF-1.4", "Chỉ nhận tệp .xlsx hoặc .csv"),
+    ("ds.xls", b"\xd0\xcf\x11\xe0", ".xls"),
+    ("ds.csv", "Họ và tên\nNguyễn Văn An\n".encode("utf-16"), "UTF-8"),
+    ("ds.csv", "Tên khách,Cơ quan\nAn,UBND\n".encode("utf-8"), "Họ và tên"),
+])
+def test_unreadable_or_wrong_files_are_refused(app, filename, data, text):
+    from checkin.importer import ImportFileError
+    with pytest.raises(ImportFileError, match=text):
+        invitations.check_import(_db(app), filename, data)
+
+
+def test_reimport_of_an_edited_list_updates_and_never_duplicates(app):
+    db = _db(app)
+    invitations.apply_import(db, invitations.check_import(db, "ds.xlsx", xlsx_bytes(GOOD)), False, "test")
+    before = _count(db)
+    with db.read() as session:
+        an_id = session.scalar(select(Invitee.id).where(Invitee.full_name == "Nguyễn Văn An"))
+        old_code = session.scalar(select(InvitationCode.code).where(InvitationCode.invitee_id == an_id))
+    edited = [list(GOOD[0]), list(GOOD[1])]
+    edited[0][2] = "Chủ tịch UBND huyện"
+    edited[0][0] = "nguyễn văn an".upper()  # case differs: still the same person
+    report = invitations.check_import(db, "ds2.xlsx", xlsx_bytes(edited))
+    assert invitations.apply_import(db, report, False, "test") == {"created": 0, "updated": 2}
+    assert _count(db) == before
+    with db.read() as session:
+        an = session.get(Invitee, an_id)
+        assert an.title == "Chủ tịch UBND huyện"
+        codes = session.scalars(select(InvitationCode.code).where(InvitationCode.invitee_id == an_id)).all()
+    assert codes == [old_code]  # the printed card stays valid
+
+
+@pytest.mark.parametrize("raw,phone", [("0912345678", "0912345678"), ("+84 912 345 678", "0912345678"),
+                                       ("84912345678", "0912345678"), (912345678, "0912345678"),
+                                       ("091.234.5678", "0912345678"), ("", None), (None, None)])
+def test_phone_numbers_are_normalised(raw, phone):
+    assert normalise_phone(raw) == phone
+
+
+def test_bad_phone_is_refused_in_vietnamese():
+    with pytest.raises(PersonError, match="không hợp lệ"):
+        normalise_phone("0912")
+
+
+def test_template_has_vietnamese_headers_and_the_events_groups(app, client_as):
+    from io import BytesIO
+    from openpyxl import load_workbook
+    response = client_as("admin").get("/admin/invitees/template.xlsx")
+    assert response.status_code == 200
+    book = load_workbook(BytesIO(response.data))
+    assert [c.value for c in book.worksheets[0][1]] == HEADERS
+    groups = [row[0].value for row in book["Nhóm"].iter_rows(min_row=2)]
+    assert groups[0] == "Thường trực Huyện ủy, Thường trực HĐND, Lãnh đạo UBND huyện" and len(groups) == 12
+    # The template itself imports cleanly (its example row).
+    assert invitations.check_import(_db(app), "mau.xlsx", response.data).ok
+
+
+def test_admin_upload_reports_errors_then_imports_only_valid_rows(app):
+    client = app.test_client()
+    login(client, "admin")
+    db = _db(app)
+    before = _count(db)
+    data = xlsx_bytes([GOOD[0], ["", "Ông", "", "X", "", "", "", "", ""]])
+    from io import BytesIO
+    response = client.post("/admin/invitees/import", data={"file": (BytesIO(data), "ds.xlsx")},
+                           content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "chưa nhập dòng nào" in page and "không được để trống" in page
+    assert _count(db) == before
+    token = page.split('name="upload" value="')[1].split('"')[0]
+    confirm = client.post("/admin/invitees/import", data={"upload": token, "only_valid": "1"})
+    assert confirm.status_code == 302
+    assert _count(db) == before + 1
+    listing = client.get("/admin/invitees").get_data(as_text=True)
+    assert "Nguyễn Văn An" in listing and "bỏ qua 1 dòng lỗi" in listing
+
+
+def _cli(data_dir, *args):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    env.update({"KIOSK_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)})
+    return subprocess.run([sys.executable, "-m", "kiosk", *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=120)
+
+
+def test_cli_import_is_all_or_nothing_and_seen_by_the_running_server(app, client_as, data_dir, tmp_path):
+    admin = client_as("admin")
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(xlsx_bytes([GOOD[0], ["Lê Văn Cường", "", "", "", "Nhóm không có", "", "", "", ""]]))
+    result = _cli(data_dir, "import", str(bad))
+    assert result.returncode != 0
+    assert "Dòng 3" in result.stderr and "chưa nhập dòng nào" in result.stderr
+    assert "Nguyễn Văn An" not in admin.get("/admin/invitees").get_data(as_text=True)
+
+    good = tmp_path / "good.csv"
+    good.write_bytes(csv_bytes(GOOD))
+    result = _cli(data_dir, "import", str(good))
+    assert result.returncode == 0, result.stderr
+    assert "thêm 2" in result.stdout
+    # The server (same data folder) sees the CLI's import at once: the database is the one source of truth.
+    listing = admin.get("/admin/invitees?q=nguyen van an").get_data(as_text=True)
+    assert "Nguyễn Văn An" in listing
+
+    result = _cli(data_dir, "import", "--only-valid", str(bad))
+    assert result.returncode == 0 and "cập nhật 1" in result.stdout and "bỏ qua 1 dòng lỗi" in result.stdout

@@ -1,0 +1,54 @@
+"""Real Chromium: the organiser uploads the list, previews and downloads a card, exports all cards."""
+from __future__ import annotations
+
+import io
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from .conftest import PINS, screenshot
+from .invitee_files import xlsx_bytes
+
+pytestmark = pytest.mark.browser
+
+
+def _login_admin(page, live_server):
+    page.goto(live_server.url + "/login?role=admin&next=/admin/invitees")
+    page.get_by_label("Mã PIN").fill(PINS["admin"])
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(live_server.url + "/admin/invitees")
+
+
+def test_upload_a_list_then_download_a_card(page, live_server, tmp_path):
+    _login_admin(page, live_server)
+    upload = tmp_path / "danh-sach.xlsx"
+    upload.write_bytes(xlsx_bytes([["Hoàng Thị Thu Hà", "Bà", "Phó Trưởng phòng", "Phòng Văn hóa và Thông tin",
+                                    "", 5, "Khu B, ghế 2", "0911222333", ""]]))
+    page.set_input_files("#import-file", str(upload))
+    page.get_by_role("button", name="Nhập", exact=True).click()
+    page.wait_for_selector("text=Đã nhập “danh-sach.xlsx”: thêm 1, cập nhật 0.")
+    screenshot(page, "admin-invitees")
+    page.get_by_role("link", name="Bà Hoàng Thị Thu Hà").click()
+    page.wait_for_selector("img.card-image")
+    assert page.evaluate("document.querySelector('img.card-image').naturalWidth") > 1000
+    screenshot(page, "admin-invitee-edit")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Tải thẻ (PNG)").click()
+    path = info.value.path()
+    image = Image.open(io.BytesIO(open(path, "rb").read()))
+    decoded = [r.text for r in zxingcpp.read_barcodes(image.convert("L"))]
+    code = page.locator("ul.codes .code").first.inner_text().replace("-", "")
+    assert decoded == [code]
+
+
+def test_export_all_cards_shows_progress_and_downloads_a_pdf(page, live_server):
+    _login_admin(page, live_server)
+    with page.expect_download(timeout=60000) as info:
+        page.get_by_role("button", name="Tải PDF (A4, 4 thẻ/trang)").click()
+    assert page.locator("#export-progress").is_visible()
+    download = info.value
+    assert download.suggested_filename.endswith(".pdf")
+    with open(download.path(), "rb") as fh:
+        assert fh.read(5) == b"%PDF-"
+    assert "36 thẻ" in page.locator("#export-text").inner_text()
