@@ -68,7 +68,7 @@ def _render_form(person=None, values=None, error=None, status=200):
             codes = invitee_queries.code_history(session, person.id)
     return render_template("checkin/invitee_form.html", person=person, values=values or {}, groups=groups,
                            default_group=event.default_group_key, honorifics=HONORIFICS, codes=codes,
-                           error=error), status
+                           error=error, event_tz=event.timezone), status
 
 
 @bp.get("/admin/invitees/new")
@@ -264,3 +264,26 @@ def export_download(job_id: str):
         abort(404)
     mimetype = "application/pdf" if job.fmt == "pdf" else "application/zip"
     return send_file(job.path, mimetype=mimetype, as_attachment=True, download_name=job.path.name)
+
+
+@bp.get("/admin/arrivals")
+@auth.requires_role(ADMIN)
+def admin_arrivals():
+    return render_template("checkin/arrivals.html")
+
+
+@bp.post("/admin/invitees/<int:invitee_id>/undo")
+@auth.requires_role(ADMIN)
+def invitee_undo(invitee_id: int):
+    from . import checkins, live
+    from .gate import CheckInError
+    meta = checkins.ScanMeta(gate="Quản trị", operator=auth.current_role(), client_addr=auth.client_address(),
+                             nonce=None)
+    try:
+        checkins.undo(_db(), invitee_id, request.form.get("reason", ""), meta)
+    except CheckInError as exc:
+        flash(exc.message, "error")
+    else:
+        live.after_undo(current_app._get_current_object())
+        flash("Đã huỷ lượt vào (vẫn lưu trong nhật ký quét). Khách có thể được quét lại.")
+    return redirect(url_for("checkin.invitee_edit", invitee_id=invitee_id))

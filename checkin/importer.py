@@ -21,7 +21,7 @@ ALIASES = {"hoten": "full_name", "ten": "full_name", "hovaten": "full_name", "da
            "khuvucghe": "seat", "khuvuc": "seat", "ghe": "seat", "chongoi": "seat", "dienthoai": "phone",
            "sodienthoai": "phone", "sdt": "phone", "ghichu": "note"}
 EXCEL_ERRORS = ("#REF!", "#N/A", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!")
-MAX_ROWS = 5000
+MAX_ROWS = 20000
 
 
 @dataclass(frozen=True)

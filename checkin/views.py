@@ -1,14 +1,144 @@
-"""Gate pages and check-in API (the gate itself lands with its own issue)."""
+"""The gate page and the check-in API (DESIGN.md: POST /api/checkin, GET /api/delegates, GET /api/stats)."""
 from __future__ import annotations
 
-from flask import render_template
+from flask import current_app, jsonify, render_template, request
 
 from kiosk import auth
-from . import bp
+from kiosk.storage import checkins as checkin_queries
+from kiosk.storage import events as event_queries
+
+from . import bp, checkins, live
+from .gate import CheckInError
+
+MAX_INPUT = 500
+
+
+def _db():
+    return current_app.extensions["kiosk.db"]
+
+
+def _body() -> dict | None:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else None
+
+
+def _text(body: dict, key: str, limit: int = 200) -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise ValueError(key)
+    return value
+
+
+def _meta(body: dict) -> checkins.ScanMeta:
+    return checkins.ScanMeta(gate=(_text(body, "gate", 80) or None), operator=auth.current_role(),
+                             client_addr=auth.client_address(), nonce=_text(body, "nonce", 80) or None,
+                             client_at=_text(body, "client_time", 40))
+
+
+def _bad(message: str = "Yêu cầu không hợp lệ."):
+    return auth.api_error("bad_request", 400, message)
+
+
+def _after_change(result: dict) -> None:
+    """Tell every screen: counts (coalesced), the greeting, the roster when a delegate came."""
+    live.after_checkin(current_app._get_current_object(), result)
+
+
+@bp.post("/api/checkin")
+@auth.requires_role("gate")
+def api_checkin():
+    body = _body()
+    if body is None or not isinstance(body.get("code"), str) or len(body["code"]) > MAX_INPUT:
+        return _bad("Thiếu mã quét (trường “code”).")
+    try:
+        meta = _meta(body)
+    except ValueError as exc:
+        return _bad(f"Trường “{exc}” không hợp lệ.")
+    result = checkins.scan(_db(), body["code"], meta)
+    _after_change(result)
+    return jsonify(result)
+
+
+@bp.post("/api/checkin/by-id")
+@auth.requires_role("gate")
+def api_checkin_by_id():
+    body = _body()
+    if body is None or not isinstance(body.get("invitee_id"), int):
+        return _bad("Thiếu mã khách (invitee_id).")
+    try:
+        result = checkins.admit_by_id(_db(), body["invitee_id"], _meta(body))
+    except CheckInError as exc:
+        return auth.api_error(exc.code, 404, exc.message)
+    except ValueError as exc:
+        return _bad(f"Trường “{exc}” không hợp lệ.")
+    _after_change(result)
+    return jsonify(result)
+
+
+@bp.post("/api/walkins")
+@auth.requires_role("gate")
+def api_walk_in():
+    body = _body()
+    if body is None:
+        return _bad()
+    try:
+        values = {key: _text(body, key) for key in ("full_name", "group", "organisation", "phone")}
+        result = checkins.walk_in(_db(), values, _meta(body))
+    except CheckInError as exc:
+        return auth.api_error(exc.code, 400, exc.message)
+    except ValueError as exc:
+        return _bad(f"Trường “{exc}” không hợp lệ.")
+    _after_change(result)
+    return jsonify(result)
+
+
+@bp.post("/api/checkin/undo")
+@auth.requires_role("admin")
+def api_undo():
+    body = _body()
+    if body is None or not isinstance(body.get("invitee_id"), int) or not isinstance(body.get("reason"), str):
+        return _bad("Cần invitee_id và lý do (reason).")
+    try:
+        result = checkins.undo(_db(), body["invitee_id"], body["reason"][:500], _meta(body))
+    except CheckInError as exc:
+        return auth.api_error(exc.code, 404 if exc.code == "not_found" else 400, exc.message)
+    live.after_undo(current_app._get_current_object())
+    return jsonify(result)
+
+
+@bp.get("/api/delegates")
+@auth.requires_role("gate")
+def api_delegates():
+    query = (request.args.get("q") or "")[:100]
+    if len(query.strip()) < 1:
+        return jsonify({"results": []})
+    return jsonify({"results": checkins.search(_db(), query)})
+
+
+@bp.get("/api/stats")
+@auth.requires_role("gate", "mc", "cashier")
+def api_stats():
+    return jsonify(checkins.stats(_db()))
+
+
+@bp.get("/api/roster")
+@auth.requires_role("mc")
+def api_roster():
+    return jsonify({"roster": checkins.roster(_db())})
+
+
+@bp.get("/api/absent")
+@auth.requires_role("admin")
+def api_absent():
+    return jsonify({"absent": checkins.absent(_db())})
 
 
 @bp.get("/gate")
 @auth.requires_role("gate")
 def gate():
-    return render_template("placeholder.html", station="gate", title="Cổng đón tiếp",
-                           message="Quét mã mời và đón tiếp đại biểu: chức năng đang được xây dựng.")
+    with _db().read() as session:
+        event = event_queries.current_event(session)
+        groups = checkin_queries.walk_in_groups(session, event.id)
+    return render_template("checkin/gate.html", event=event, walk_in_groups=groups)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import hmac
 import secrets
+import time
 
 from flask import current_app, g, jsonify, redirect, render_template, request, session, url_for
 
@@ -36,16 +37,32 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+# A login is re-checked against the database at most this often per server process: the gate scans
+# hundreds of codes a minute, and a PIN reset from the command line still bites within seconds.
+ROLE_CACHE_SECONDS = 2.0
+
+
 def current_role() -> str | None:
     """The role of this request's login, checked against the database (logout and PIN resets bite)."""
     if "kiosk_role" not in g:
         token = session.get("sid")
         role = None
         if token:
-            with current_app.extensions["kiosk.db"].read() as db_session:
-                role = staff.session_role(db_session, token)
+            cache = current_app.extensions.setdefault("kiosk.role_cache", {})
+            cached = cache.get(token)
+            if cached and cached[1] > time.monotonic():
+                role = cached[0]
+            else:
+                with current_app.extensions["kiosk.db"].read() as db_session:
+                    role = staff.session_role(db_session, token)
+                cache[token] = (role, time.monotonic() + ROLE_CACHE_SECONDS)
         g.kiosk_role = role
     return g.kiosk_role
+
+
+def forget_role(token: str | None) -> None:
+    """Drop a login from this process's cache (logout)."""
+    current_app.extensions.get("kiosk.role_cache", {}).pop(token, None)
 
 
 def role_allows(role: str | None, allowed: tuple[str, ...]) -> bool:
@@ -155,6 +172,7 @@ def logout() -> None:
     if token:
         with current_app.extensions["kiosk.db"].write() as db_session:
             staff.close_session(db_session, token, utcnow())
+        forget_role(token)
     session.clear()
     g.pop("kiosk_role", None)
 

@@ -146,6 +146,10 @@ def invitations(outdir: str, fmt: str) -> None:
 @click.option("--port", default=None, type=int, help="Cổng (mặc định PORT hoặc 5000).")
 def serve(host: str | None, port: int | None) -> None:
     """Chạy máy chủ kiosk."""
+    import threading
+
+    from werkzeug.serving import make_server
+
     from .netinfo import lan_addresses, terminal_qr
 
     overrides = {k: v for k, v in (("KIOSK_HOST", host), ("PORT", port)) if v is not None}
@@ -153,12 +157,25 @@ def serve(host: str | None, port: int | None) -> None:
         app = create_app(overrides)
     except (ConfigError, EventFileError) as exc:
         raise click.ClickException(str(exc)) from None
-    host, port = app.config["KIOSK_HOST"], app.config["PORT"]
+    host, port, tls = app.config["KIOSK_HOST"], app.config["PORT"], app.config["KIOSK_TLS"]
     with app.extensions["kiosk.db"].read() as session:
         event = event_queries.current_event(session)
         from_env = staff.pins_from_env(session)
     addresses = lan_addresses() if host in ("0.0.0.0", "::") else [host]
-    base = f"http://{addresses[0]}:{port}"
+    base = f"{'https' if tls else 'http'}://{addresses[0]}:{port}"
+    servers = []
+    try:
+        if tls:
+            from .tls import ensure_certificates
+            cert, key, _ca = ensure_certificates(app.config["KIOSK_DATA_DIR"], addresses)
+            servers.append(make_server(host, port, app, threaded=True, ssl_context=(str(cert), str(key))))
+            # Plain HTTP beside it, only for /setup: phones fetch the CA certificate there first.
+            servers.append(make_server(host, port + 1, app, threaded=True))
+        else:
+            servers.append(make_server(host, port, app, threaded=True))
+    except OSError as exc:
+        raise click.ClickException(f"Không mở được cổng {port} ({exc}). Cổng đang bị chương trình khác dùng? "
+                                   "Đặt PORT=5050 để dùng cổng khác.") from None
     click.echo("")
     click.echo(click.style(event.title, bold=True))
     click.echo(f"Dữ liệu: {app.config['KIOSK_DATA_DIR']}")
@@ -166,20 +183,25 @@ def serve(host: str | None, port: int | None) -> None:
     for label, path in STATIONS:
         click.echo(f"  {label:<20} {base}{path}")
     for other in addresses[1:]:
-        click.echo(f"  (hoặc qua địa chỉ khác: http://{other}:{port})")
+        click.echo(f"  (hoặc qua địa chỉ khác: {base.split('://')[0]}://{other}:{port})")
     _print_pins(app.extensions["kiosk.new_pins"], from_env)
-    click.echo("Quét mã QR này bằng điện thoại để mở trang Cổng đón tiếp:")
+    scan_target = f"http://{addresses[0]}:{port + 1}/setup" if tls else f"{base}/gate"
+    if tls:
+        click.echo(f"HTTPS đã bật. Điện thoại mở {scan_target} trước để cài chứng chỉ (một lần).")
+    click.echo("Quét mã QR này bằng điện thoại để mở " + ("trang cài đặt:" if tls else "trang Cổng đón tiếp:"))
     try:
-        click.echo(terminal_qr(f"{base}/gate"))
+        click.echo(terminal_qr(scan_target))
     except UnicodeEncodeError:
         click.echo("(Cửa sổ dòng lệnh không hiển thị được mã QR.)")
     click.echo("Nhấn Ctrl+C để dừng máy chủ.")
-    socketio = app.extensions["kiosk.socketio"]
+    for extra in servers[1:]:
+        threading.Thread(target=extra.serve_forever, daemon=True).start()
     try:
-        socketio.run(app, host=host, port=port, debug=False, use_reloader=False, log_output=False,
-                     allow_unsafe_werkzeug=True)
+        servers[0].serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        for server in servers:
+            server.server_close()
         app.extensions["kiosk.db"].dispose()
         click.echo("Đã dừng máy chủ.")

@@ -1,9 +1,10 @@
 """Thin HTTP views of the shell: home, login/logout, the admin page, health."""
 from __future__ import annotations
 
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_file, url_for
 
 from display import programme
 from . import auth
@@ -18,8 +19,22 @@ def _csrf_guard():
     return auth.check_csrf()
 
 
+# With KIOSK_TLS the plain-HTTP port only serves the phone set-up page; everything else moves to HTTPS.
+PLAIN_HTTP_ALLOWED = ("/setup", "/static/", "/healthz")
+
+
+@bp.before_app_request
+def _https_only():
+    if current_app.config.get("KIOSK_TLS") and not request.is_secure \
+            and not request.path.startswith(PLAIN_HTTP_ALLOWED):
+        host = request.host.rsplit(":", 1)[0]
+        return redirect(f"https://{host}:{current_app.config['PORT']}{request.full_path.rstrip('?')}", code=302)
+    return None
+
+
 # Each feature's admin page, in tab order; a tab shows once its feature registers the endpoint.
 ADMIN_TABS = (("kiosk.admin", "Tổng quan"), ("checkin.admin_invitees", "Khách mời"),
+              ("checkin.admin_arrivals", "Đến dự"),
               ("display.admin_programme", "Chương trình"), ("printer.ledger", "Sổ ủng hộ"),
               ("kiosk.admin_report", "Báo cáo"))
 
@@ -119,6 +134,23 @@ def admin():
     described = programme.describe(items, event.timezone)
     return render_template("admin.html", event=event, items=described, groups=groups,
                            warnings=programme.warnings(described))
+
+
+@bp.get("/setup")
+def setup():
+    tls = bool(current_app.config.get("KIOSK_TLS"))
+    host = request.host.rsplit(":", 1)[0]
+    return render_template("setup.html", tls=tls, https_gate=f"https://{host}:{current_app.config['PORT']}/gate")
+
+
+@bp.get("/setup/ca.crt")
+def setup_ca():
+    ca = Path(current_app.config["KIOSK_DATA_DIR"]) / "tls" / "ca.crt"
+    if not current_app.config.get("KIOSK_TLS") or not ca.is_file():
+        return render_template("message.html", title="Chưa bật HTTPS",
+                               message="Máy chủ chưa chạy với KIOSK_TLS=1 nên không có chứng chỉ để cài."), 404
+    # This MIME type makes Android and iOS offer to install the certificate.
+    return send_file(ca, mimetype="application/x-x509-ca-cert", download_name="kiosk-ca.crt", as_attachment=True)
 
 
 @bp.get("/healthz")

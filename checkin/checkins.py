@@ -1,0 +1,269 @@
+"""Gate use cases over the database: scan, admit from search, walk-in, undo, counts, roster."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from kiosk.storage import Database, utcnow
+from kiosk.storage import checkins as queries
+from kiosk.storage import invitees as invitee_queries
+from kiosk.storage.checkins import ScanMeta
+from kiosk.vietnamese import format_time, nfc
+
+from . import gate
+from .codes import CodeError, parse_scan
+from .gate import ALREADY, INVALID, OK, REVOKED, UNKNOWN, CheckInError, Guest
+from .people import PersonError, normalise_phone
+
+__all__ = ["ScanMeta", "scan", "admit_by_id", "walk_in", "undo", "search", "stats", "roster", "absent"]
+
+
+@dataclass(frozen=True)
+class EventContext:
+    """The few event facts every gate decision needs."""
+
+    id: int
+    zone: ZoneInfo
+    starts_at: dt.datetime
+    vip_max_rank: int
+
+
+def _context(session) -> EventContext:
+    event_id, timezone, starts_at, vip_max_rank = queries.event_facts(session)
+    return EventContext(event_id, ZoneInfo(timezone), starts_at, vip_max_rank or 0)
+
+
+def _guest(row, ctx: EventContext) -> Guest:
+    return Guest(id=row.id, full_name=row.full_name, honorific=row.honorific, title=row.title,
+                 organisation=row.organisation, group_name=row.group_name, seat=row.seat,
+                 vip=gate.is_vip(row.group_vip, row.protocol_rank, ctx.vip_max_rank) and not row.is_walk_in,
+                 substitute_name=row.substitute_name, checked_in_at=row.checked_in_at,
+                 checked_in_gate=row.checked_in_gate, removed=row.removed_at is not None)
+
+
+def guest_json(guest: Guest | None) -> dict | None:
+    """What a gate screen may show about a guest: never the phone number."""
+    if guest is None:
+        return None
+    return {"id": guest.id, "full_name": guest.full_name, "honorific": guest.honorific, "title": guest.title,
+            "organisation": guest.organisation, "group": guest.group_name, "seat": guest.seat,
+            "vip": guest.vip, "substitute_name": guest.substitute_name, "addressed": gate.addressed(guest)}
+
+
+def _stamp(moment: dt.datetime | None, zone: ZoneInfo) -> dict:
+    if moment is None:
+        return {"at": None, "label": None}
+    return {"at": moment.isoformat(), "label": format_time(moment.astimezone(zone))}
+
+
+def _answer(outcome: str, guest: Guest | None, ctx: EventContext, *, reason=None, admitted_at=None) -> dict:
+    first_at = guest.checked_in_at if guest and outcome == ALREADY else admitted_at
+    first_gate = guest.checked_in_gate if guest and outcome == ALREADY else None
+    return {
+        "result": outcome,
+        "message": gate.message(outcome, guest, ctx.zone, reason=reason, first_at=first_at, first_gate=first_gate),
+        "reason": reason,
+        "delegate": guest_json(guest) if outcome in (OK, ALREADY, REVOKED) else None,
+        "vip": bool(guest and guest.vip and outcome == OK),
+        "checked_in_at": _stamp(admitted_at if outcome == OK else first_at, ctx.zone)["at"],
+        "first_checked_in_at": _stamp(first_at, ctx.zone)["at"],
+        "first_checked_in_label": _stamp(first_at, ctx.zone)["label"],
+        "first_gate": first_gate,
+    }
+
+
+def _admit(session, ctx: EventContext, invitee_id: int, revoke_reason: str | None, meta: ScanMeta,
+           now: dt.datetime) -> tuple[str, Guest | None, dict]:
+    row = queries.guest_row(session, invitee_id)
+    guest = _guest(row, ctx) if row else None
+    outcome = gate.decide(row is not None, revoke_reason, guest)
+    reason = revoke_reason if outcome == REVOKED else None
+    if outcome == REVOKED and reason is None:
+        reason = "Thư mời đã bị huỷ"
+    if outcome == OK and not queries.admit(session, invitee_id, now, meta.gate):
+        # Another gate admitted this person between our read and our write: tell the truth.
+        guest = _guest(queries.guest_row(session, invitee_id), ctx)
+        outcome = ALREADY
+    return outcome, guest, _answer(outcome, guest, ctx, reason=reason, admitted_at=now)
+
+
+def scan(db: Database, raw: str, meta: ScanMeta, now: dt.datetime | None = None) -> dict:
+    """Check in whatever was scanned or typed; every outcome is logged and answered, once per nonce."""
+    now = now or utcnow()
+    with db.write() as session:
+        replay = queries.replayed_response(session, meta.nonce)
+        if replay is not None:
+            return {**replay, "replayed": True}
+        ctx = _context(session)
+        code = None
+        try:
+            code = parse_scan(raw).code
+        except CodeError as exc:
+            outcome, guest, response = INVALID, None, _answer(INVALID, None, ctx, reason=exc.code)
+            invitee_id = None
+        else:
+            owner = queries.code_owner(session, code)
+            if owner is None:
+                outcome, guest, response = UNKNOWN, None, _answer(UNKNOWN, None, ctx)
+                invitee_id = None
+            else:
+                invitee_id, revoke_reason, _revoked_at = owner
+                outcome, guest, response = _admit(session, ctx, invitee_id, revoke_reason, meta, now)
+        queries.log_scan(session, event_id=ctx.id, kind="scan", raw=raw[:500], code=code, outcome=outcome,
+                         invitee_id=invitee_id, meta=meta, reason=response["reason"], response=response, now=now)
+        return response
+
+
+def admit_by_id(db: Database, invitee_id: int, meta: ScanMeta, now: dt.datetime | None = None) -> dict:
+    """Check in someone found by search (no card), with the same atomic rules as a scan."""
+    now = now or utcnow()
+    with db.write() as session:
+        replay = queries.replayed_response(session, meta.nonce)
+        if replay is not None:
+            return {**replay, "replayed": True}
+        ctx = _context(session)
+        row = queries.guest_row(session, invitee_id)
+        if row is None:
+            raise CheckInError("not_found")
+        code = invitee_queries.active_code(session, invitee_id)
+        revoke_reason = None if (code or row.is_walk_in) else "Thư mời đã bị huỷ"
+        outcome, _guest_obj, response = _admit(session, ctx, invitee_id, revoke_reason, meta, now)
+        queries.log_scan(session, event_id=ctx.id, kind="search", raw=None, code=code, outcome=outcome,
+                         invitee_id=invitee_id, meta=meta, reason=response["reason"], response=response, now=now)
+        return response
+
+
+def walk_in(db: Database, values: dict, meta: ScanMeta, now: dt.datetime | None = None) -> dict:
+    """Register and admit someone without an invitation (resident, donor, teacher, class, other)."""
+    now = now or utcnow()
+    name = nfc(values.get("full_name"))
+    if not name:
+        raise CheckInError("name_required")
+    try:
+        phone = normalise_phone(values.get("phone"))
+    except PersonError as exc:
+        raise CheckInError("bad_phone", exc.message) from None
+    with db.write() as session:
+        replay = queries.replayed_response(session, meta.nonce)
+        if replay is not None:
+            return {**replay, "replayed": True}
+        ctx = _context(session)
+        group = invitee_queries.group_by_key(session, ctx.id, str(values.get("group") or ""))
+        if group is None or not group.walk_in:
+            raise CheckInError("group_not_walk_in")
+        person = queries.add_walk_in(session, ctx.id, group.id,
+                                     {"full_name": name, "organisation": nfc(values.get("organisation")) or None,
+                                      "phone": phone}, now, meta.gate)
+        guest = _guest(queries.guest_row(session, person.id), ctx)
+        response = _answer(OK, guest, ctx, admitted_at=now)
+        response["walk_in"] = True
+        queries.log_scan(session, event_id=ctx.id, kind="walk_in", raw=None, code=None, outcome=OK,
+                         invitee_id=person.id, meta=meta, reason=None, response=response, now=now)
+        return response
+
+
+def undo(db: Database, invitee_id: int, reason: str, meta: ScanMeta, now: dt.datetime | None = None) -> dict:
+    """Cancel an admission with a reason: a compensating entry in the log, the person may be admitted again."""
+    now = now or utcnow()
+    reason = nfc(reason)
+    if not reason:
+        raise CheckInError("reason_required")
+    with db.write() as session:
+        ctx = _context(session)
+        if queries.guest_row(session, invitee_id) is None:
+            raise CheckInError("not_found")
+        undone_at = queries.undo_admission(session, invitee_id)
+        if undone_at is None:
+            raise CheckInError("not_checked_in")
+        queries.log_scan(session, event_id=ctx.id, kind="undo", raw=None, code=None, outcome="undone",
+                         invitee_id=invitee_id, meta=meta, reason=reason, response=None, now=now)
+        return {"undone": True, "invitee_id": invitee_id, "was_checked_in_at": undone_at.isoformat()}
+
+
+def search(db: Database, query: str, limit: int = 25) -> list[dict]:
+    """Invitees and walk-ins matching a folded query, with what staff need to tell people apart."""
+    with db.read() as session:
+        ctx = _context(session)
+        found = invitee_queries.list_invitees(session, ctx.id, query, include_walk_ins=True, limit=limit)
+        results = []
+        for person, code in found:
+            results.append({
+                "id": person.id, "full_name": person.full_name, "honorific": person.honorific,
+                "title": person.title, "organisation": person.organisation, "group": person.group.name,
+                "seat": person.seat, "walk_in": person.is_walk_in, "has_code": bool(code),
+                "vip": gate.is_vip(person.group.is_vip, person.protocol_rank, ctx.vip_max_rank) and not person.is_walk_in,
+                "phone_tail": person.phone[-4:] if person.phone else None,
+                "substitute_name": person.substitute_name,
+                "checked_in_at": person.checked_in_at.isoformat() if person.checked_in_at else None,
+                "checked_in_label": format_time(person.checked_in_at.astimezone(ctx.zone))
+                if person.checked_in_at else None})
+        return results
+
+
+def _bucket(moment: dt.datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local.hour:02d}h{local.minute - local.minute % 5:02d}"
+
+
+def stats(db: Database) -> dict:
+    """Live counts: per group, VIPs, walk-ins, arrivals per 5 minutes, failed scans by reason."""
+    with db.read() as session:
+        ctx = _context(session)
+        groups = queries.group_counts(session, ctx.id)
+        vip_present, vip_expected = queries.vip_counts(session, ctx.id, ctx.vip_max_rank)
+        arrivals = Counter(_bucket(t, ctx.zone) for t in queries.arrival_times(session, ctx.id))
+        failures = queries.failures_by_outcome(session, ctx.id)
+        gates = queries.scans_per_gate(session, ctx.id)
+    return {
+        "present": sum(g["present"] for g in groups),
+        "invited": sum(g["invited"] for g in groups),
+        "invited_present": sum(g["invited_present"] for g in groups),
+        "walk_ins": sum(g["walk_ins"] for g in groups),
+        "vip_present": vip_present,
+        "vip_expected": vip_expected,
+        "groups": groups,
+        "arrivals_per_5_min": [{"slot": slot, "count": arrivals[slot]} for slot in sorted(arrivals)],
+        "failed_scans": {"unknown": failures.get(UNKNOWN, 0), "revoked": failures.get(REVOKED, 0),
+                         "invalid": failures.get(INVALID, 0)},
+        "scans_per_gate": gates,
+        "server_time": int(utcnow().timestamp() * 1000),
+    }
+
+
+def roster(db: Database) -> list[dict]:
+    """Dignitaries present in protocol order, as the MC reads them, late arrivals marked."""
+    with db.read() as session:
+        ctx = _context(session)
+        rows = queries.present_delegates(session, ctx.id, ctx.vip_max_rank)
+        return roster_entries(rows, ctx)
+
+
+def roster_entries(rows, ctx: EventContext) -> list[dict]:
+    """Roster dicts from (invitee, group_is_vip) rows; a substitute is read in place of the invitee."""
+    entries = []
+    for person, group_vip in rows:
+        name, title = person.full_name, person.title
+        if person.substitute_name:
+            name, title = person.substitute_name, person.substitute_title or title
+        entries.append({
+            "honorific": person.honorific, "name": name, "title": title, "organisation": person.organisation,
+            "vip": gate.is_vip(group_vip, person.protocol_rank, ctx.vip_max_rank),
+            "late": gate.is_late(person.checked_in_at, ctx.starts_at),
+            "substitute_for": person.full_name if person.substitute_name else None,
+            "arrived_label": format_time(person.checked_in_at.astimezone(ctx.zone)),
+            "script": ", ".join(part for part in (" ".join(p for p in (person.honorific, name) if p), title,
+                                                  person.organisation) if part),
+        })
+    return entries
+
+
+def absent(db: Database) -> list[dict]:
+    """Invitations expected but not here yet, with phone numbers, for the organiser to call."""
+    with db.read() as session:
+        ctx = _context(session)
+        people = queries.absent_invitees(session, ctx.id)
+        return [{"id": p.id, "honorific": p.honorific, "full_name": p.full_name, "title": p.title,
+                 "organisation": p.organisation, "phone": p.phone,
+                 "vip": gate.is_vip(p.group.is_vip, p.protocol_rank, ctx.vip_max_rank)} for p in people]

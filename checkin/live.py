@@ -1,0 +1,51 @@
+"""What the gate pushes to screens: live counts, greetings for arriving delegates, the MC's roster."""
+from __future__ import annotations
+
+from flask import Flask
+
+from display import push
+
+from . import checkins
+from .checkins import EventContext
+
+GREETED = ("ok",)
+
+
+def setup(app: Flask) -> None:
+    """Put the roster of dignitaries present into every show state the screens receive."""
+
+    def roster_part(session, event):
+        from zoneinfo import ZoneInfo
+
+        from kiosk.storage import checkins as queries
+        ctx = EventContext(event.id, ZoneInfo(event.timezone), event.starts_at, event.vip_max_rank or 0)
+        return checkins.roster_entries(queries.present_delegates(session, event.id, ctx.vip_max_rank), ctx)
+
+    push.register_state_part(app, "roster", roster_part)
+
+
+def push_stats(app: Flask) -> None:
+    """Send the live counts to every screen and staff page now."""
+    app.extensions["kiosk.socketio"].emit("stats", checkins.stats(app.extensions["kiosk.db"]),
+                                          namespace=push.NAMESPACE)
+
+
+def after_checkin(app: Flask, result: dict) -> None:
+    """After a scan, search admission or walk-in: greet, and refresh counts and roster soon."""
+    push.coalesced(app, "checkin.stats", push_stats)
+    guest = result.get("delegate")
+    if result.get("result") != "ok" or guest is None or result.get("walk_in"):
+        return
+    if not result.get("replayed"):
+        # Only name, honorific, title, organisation and seat reach a screen: never a phone number.
+        app.extensions["kiosk.socketio"].emit("greet", {
+            "greeting": f"Kính chào {guest['addressed']}", "title": guest.get("title"),
+            "organisation": guest.get("organisation"), "seat": guest.get("seat"), "vip": guest.get("vip"),
+        }, namespace=push.NAMESPACE)
+    push.schedule_broadcast(app)
+
+
+def after_undo(app: Flask) -> None:
+    """After an undo: counts and roster change."""
+    push.coalesced(app, "checkin.stats", push_stats)
+    push.schedule_broadcast(app)

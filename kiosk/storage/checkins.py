@@ -1,0 +1,174 @@
+"""Queries for the gate: the scan log, atomic admission, walk-ins, undo, counts and the roster."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from .events import invitee_search_text
+from .invitees import protocol_order
+from .schema import Event, InvitationCode, Invitee, InviteeGroup, ScanLog
+
+
+@dataclass(frozen=True)
+class ScanMeta:
+    """Who scanned, where, and the client's idempotency nonce."""
+
+    gate: str | None
+    operator: str | None
+    client_addr: str | None
+    nonce: str | None
+    client_at: str | None = None
+
+
+def event_facts(session: Session):
+    """(id, timezone, starts_at, vip_max_rank) of the event, without loading the whole row."""
+    return session.execute(select(Event.id, Event.timezone, Event.starts_at, Event.vip_max_rank)
+                           .order_by(Event.id).limit(1)).first()
+
+
+def replayed_response(session: Session, nonce: str | None) -> dict | None:
+    """The answer already given to a request with this nonce (a retry after a lost reply)."""
+    if not nonce:
+        return None
+    stored = session.scalar(select(ScanLog.response).where(ScanLog.nonce == nonce))
+    return json.loads(stored) if stored else None
+
+
+def code_owner(session: Session, code: str) -> tuple[int, str | None, dt.datetime | None] | None:
+    """(invitee id, revoke reason, revoked at) for a code: one primary-key lookup."""
+    row = session.execute(select(InvitationCode.invitee_id, InvitationCode.revoke_reason,
+                                 InvitationCode.revoked_at).where(InvitationCode.code == code)).first()
+    return None if row is None else (row[0], row[1] or ("Thư mời đã bị huỷ" if row[2] else None), row[2])
+
+
+def guest_row(session: Session, invitee_id: int):
+    """The invitee joined with its group, for the gate's decision and greeting."""
+    return session.execute(
+        select(Invitee.id, Invitee.full_name, Invitee.honorific, Invitee.title, Invitee.organisation,
+               Invitee.seat, Invitee.protocol_rank, Invitee.substitute_name, Invitee.checked_in_at,
+               Invitee.checked_in_gate, Invitee.removed_at, Invitee.is_walk_in, InviteeGroup.name.label("group_name"),
+               InviteeGroup.is_vip.label("group_vip"))
+        .join(InviteeGroup, InviteeGroup.id == Invitee.group_id).where(Invitee.id == invitee_id)).first()
+
+
+def admit(session: Session, invitee_id: int, now: dt.datetime, gate: str | None) -> bool:
+    """Mark arrival only if not yet arrived; True when this call admitted (two gates: one wins)."""
+    result = session.execute(update(Invitee).where(Invitee.id == invitee_id, Invitee.checked_in_at.is_(None))
+                             .values(checked_in_at=now, checked_in_gate=gate))
+    return result.rowcount == 1
+
+
+def log_scan(session: Session, *, event_id: int, kind: str, raw: str | None, code: str | None, outcome: str,
+             invitee_id: int | None, meta: ScanMeta, reason: str | None, response: dict | None,
+             now: dt.datetime) -> None:
+    """Append one row to the scan log (failures and undos included)."""
+    # A Core INSERT: this runs on every scan, and the ORM's unit of work costs more than the write itself.
+    session.execute(insert(ScanLog).values(
+        event_id=event_id, at=now, client_at=meta.client_at, kind=kind, raw=raw, code=code, outcome=outcome,
+        invitee_id=invitee_id, gate=meta.gate, operator=meta.operator, client_addr=meta.client_addr,
+        nonce=meta.nonce, reason=reason,
+        response=json.dumps(response, ensure_ascii=False) if response is not None else None))
+
+
+def add_walk_in(session: Session, event_id: int, group_id: int, fields: dict, now: dt.datetime,
+                gate: str | None) -> Invitee:
+    """Register someone without an invitation; they are admitted at once."""
+    person = Invitee(event_id=event_id, group_id=group_id, full_name=fields["full_name"],
+                     organisation=fields.get("organisation"), phone=fields.get("phone"),
+                     honorific=fields.get("honorific"), title=fields.get("title"),
+                     search_text=invitee_search_text(fields["full_name"], fields.get("title"),
+                                                     fields.get("organisation"), fields.get("phone")),
+                     is_walk_in=True, checked_in_at=now, checked_in_gate=gate, created_at=now, updated_at=now)
+    session.add(person)
+    session.flush()
+    return person
+
+
+def undo_admission(session: Session, invitee_id: int) -> dt.datetime | None:
+    """Clear an arrival (the log keeps both entries); return the arrival time that was undone."""
+    was = session.scalar(select(Invitee.checked_in_at).where(Invitee.id == invitee_id))
+    if was is not None:
+        session.execute(update(Invitee).where(Invitee.id == invitee_id)
+                        .values(checked_in_at=None, checked_in_gate=None))
+    return was
+
+
+def walk_in_groups(session: Session, event_id: int) -> list[tuple[str, str]]:
+    """(key, name) of the groups walk-ins can be registered into."""
+    return [(g.key, g.name) for g in session.scalars(
+        select(InviteeGroup).where(InviteeGroup.event_id == event_id, InviteeGroup.walk_in.is_(True))
+        .order_by(InviteeGroup.protocol_rank))]
+
+
+def group_counts(session: Session, event_id: int) -> list[dict]:
+    """Per group, in protocol order: invitations, invited people present, walk-ins present (each person once)."""
+    arrived = Invitee.checked_in_at.is_not(None)
+    invited = func.sum(case((Invitee.is_walk_in.is_(False), 1), else_=0))
+    invited_present = func.sum(case((arrived & Invitee.is_walk_in.is_(False), 1), else_=0))
+    walk_ins = func.sum(case((arrived & Invitee.is_walk_in.is_(True), 1), else_=0))
+    rows = session.execute(
+        select(InviteeGroup.key, InviteeGroup.name, InviteeGroup.is_vip, InviteeGroup.expected_count,
+               func.coalesce(invited, 0), func.coalesce(invited_present, 0), func.coalesce(walk_ins, 0))
+        .outerjoin(Invitee, (Invitee.group_id == InviteeGroup.id) & Invitee.removed_at.is_(None))
+        .where(InviteeGroup.event_id == event_id)
+        .group_by(InviteeGroup.id).order_by(InviteeGroup.protocol_rank))
+    return [{"key": key, "name": name, "vip": bool(vip), "invited": int(n_inv),
+             "expected": max(int(n_inv), expected or 0), "invited_present": int(n_present),
+             "walk_ins": int(n_walk), "present": int(n_present) + int(n_walk)}
+            for key, name, vip, expected, n_inv, n_present, n_walk in rows]
+
+
+def vip_counts(session: Session, event_id: int, vip_max_rank: int) -> tuple[int, int]:
+    """(VIPs present, VIPs expected) among invitations."""
+    vip = (InviteeGroup.is_vip.is_(True)) | (Invitee.protocol_rank <= vip_max_rank if vip_max_rank else False)
+    row = session.execute(
+        select(func.count(), func.sum(case((Invitee.checked_in_at.is_not(None), 1), else_=0)))
+        .select_from(Invitee).join(InviteeGroup, InviteeGroup.id == Invitee.group_id)
+        .where(Invitee.event_id == event_id, Invitee.removed_at.is_(None), Invitee.is_walk_in.is_(False), vip)).first()
+    return int(row[1] or 0), int(row[0] or 0)
+
+
+def arrival_times(session: Session, event_id: int) -> list[dt.datetime]:
+    """Arrival time of everyone present (one per person)."""
+    return list(session.scalars(select(Invitee.checked_in_at).where(
+        Invitee.event_id == event_id, Invitee.checked_in_at.is_not(None), Invitee.removed_at.is_(None))))
+
+
+def failures_by_outcome(session: Session, event_id: int) -> dict[str, int]:
+    """Failed scans by outcome, from the log."""
+    rows = session.execute(select(ScanLog.outcome, func.count()).where(
+        ScanLog.event_id == event_id, ScanLog.outcome.in_(("unknown", "revoked", "invalid")))
+        .group_by(ScanLog.outcome))
+    return {outcome: count for outcome, count in rows}
+
+
+def scans_per_gate(session: Session, event_id: int) -> dict[str, int]:
+    """Scans per gate name, from the log."""
+    rows = session.execute(select(func.coalesce(ScanLog.gate, "?"), func.count())
+                           .where(ScanLog.event_id == event_id, ScanLog.kind.in_(("scan", "search", "walk_in")))
+                           .group_by(ScanLog.gate))
+    return {gate: count for gate, count in rows}
+
+
+def present_delegates(session: Session, event_id: int, vip_max_rank: int):
+    """Dignitaries present (invitations outside the walk-in groups), in protocol order: the MC's roster."""
+    return session.execute(
+        select(Invitee, InviteeGroup.is_vip).join(InviteeGroup, InviteeGroup.id == Invitee.group_id)
+        .where(Invitee.event_id == event_id, Invitee.removed_at.is_(None), Invitee.is_walk_in.is_(False),
+               Invitee.checked_in_at.is_not(None),
+               # Groups open to walk-ins (residents, teachers, students, donors) are introduced as a whole.
+               InviteeGroup.walk_in.is_(False))
+        .order_by(*protocol_order())).all()
+
+
+def absent_invitees(session: Session, event_id: int):
+    """Invitations not yet arrived, in protocol order, for the organiser (with phones)."""
+    return session.scalars(
+        select(Invitee).join(InviteeGroup, InviteeGroup.id == Invitee.group_id)
+        .where(Invitee.event_id == event_id, Invitee.removed_at.is_(None), Invitee.is_walk_in.is_(False),
+               Invitee.checked_in_at.is_(None))
+        .order_by(*protocol_order())).all()

@@ -1,0 +1,56 @@
+"""The real server on a port: a Socket.IO client sees counts and greetings pushed after scans."""
+from __future__ import annotations
+
+import time
+
+import requests
+import socketio as socketio_client
+
+from .conftest import PINS
+from .gate_helpers import first_non_vip, invitations
+
+
+def _login(url: str, role: str) -> requests.Session:
+    http = requests.Session()
+    token = http.post(url + "/api/login", json={"role": role, "pin": PINS[role]}, timeout=5).json()["csrf_token"]
+    http.headers["X-CSRFToken"] = token
+    return http
+
+
+def _wait_for(events: list, name: str, predicate, timeout: float = 5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for event, data in list(events):
+            if event == name and predicate(data):
+                return data
+        time.sleep(0.05)
+    raise AssertionError(f"no {name} event matching within {timeout}s: {[e for e, _ in events]}")
+
+
+def test_a_screen_sees_counts_change_and_a_greeting_after_a_scan(live_server):
+    events: list = []
+    sio = socketio_client.Client(reconnection=False)
+    sio.on("stats", lambda data: events.append(("stats", data)), namespace="/display")
+    sio.on("greet", lambda data: events.append(("greet", data)), namespace="/display")
+    sio.on("state", lambda data: events.append(("state", data)), namespace="/display")
+    sio.connect(live_server.url, namespaces=["/display"], transports=["websocket"])
+    try:
+        gate = _login(live_server.url, "gate")
+        before = gate.get(live_server.url + "/api/stats", timeout=5).json()["present"]
+        _id, code, name = invitations(live_server.app, 1)[0]
+        assert gate.post(live_server.url + "/api/checkin", json={"code": code}, timeout=5).json()["result"] == "ok"
+        stats = _wait_for(events, "stats", lambda s: s["present"] == before + 1)
+        assert stats["vip_present"] == 1
+        greet = _wait_for(events, "greet", lambda g: name in g["greeting"])
+        assert greet["greeting"].startswith("Kính chào Đồng chí")
+        assert not any("phone" in key for key in greet)
+        state = _wait_for(events, "state", lambda s: any(r["name"] == name for r in s.get("roster", [])))
+        assert state["roster"][0]["late"] in (True, False)
+        # A phone number never reaches a screen, whatever was pushed.
+        _nid, other, _ = first_non_vip(live_server.app)
+        gate.post(live_server.url + "/api/walkins", json={"full_name": "Khách Có Số", "group": "khach-khac",
+                                                          "phone": "0912999888"}, timeout=5)
+        _wait_for(events, "stats", lambda s: s["walk_ins"] == 1)
+        assert "0912999888" not in repr(events)
+    finally:
+        sio.disconnect()

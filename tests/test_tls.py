@@ -1,0 +1,64 @@
+"""KIOSK_TLS: a local CA and a laptop certificate, HTTPS that a client trusting the CA accepts, /setup."""
+from __future__ import annotations
+
+import threading
+
+import requests
+from cryptography import x509
+from werkzeug.serving import make_server
+
+from kiosk import create_app
+from kiosk.tls import ensure_certificates
+
+from .conftest import app_config
+from .live import free_port
+
+
+def test_certificates_cover_the_lan_addresses_and_chain_to_the_ca(tmp_path):
+    cert_file, _key, ca_file = ensure_certificates(tmp_path, ["192.168.1.23", "10.0.0.5"])
+    cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
+    ca = x509.load_pem_x509_certificate(ca_file.read_bytes())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    ips = {str(ip) for ip in san.get_values_for_type(x509.IPAddress)}
+    assert {"192.168.1.23", "10.0.0.5", "127.0.0.1"} <= ips
+    cert.verify_directly_issued_by(ca)
+    assert (tmp_path / "tls" / "server.key").stat().st_mode & 0o077 == 0
+    # Same addresses: nothing is remade. A new address: a new server cert from the same CA.
+    assert ensure_certificates(tmp_path, ["192.168.1.23"])[0].read_bytes() == cert_file.read_bytes()
+    ensure_certificates(tmp_path, ["192.168.5.9"])
+    renewed = x509.load_pem_x509_certificate(cert_file.read_bytes())
+    assert renewed.serial_number != cert.serial_number
+    assert x509.load_pem_x509_certificate(ca_file.read_bytes()).serial_number == ca.serial_number
+
+
+def test_https_server_and_plain_http_setup_page(tmp_path):
+    port = free_port()
+    app = create_app(app_config(tmp_path / "data", KIOSK_TLS=True, PORT=port))
+    cert, key, ca = ensure_certificates(app.config["KIOSK_DATA_DIR"], ["127.0.0.1"])
+    https = make_server("127.0.0.1", port, app, threaded=True, ssl_context=(str(cert), str(key)))
+    http_port = free_port()
+    plain = make_server("127.0.0.1", http_port, app, threaded=True)
+    for server in (https, plain):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        ok = requests.get(f"https://127.0.0.1:{port}/healthz", verify=str(ca), timeout=5)
+        assert ok.json() == {"ok": True}
+        setup = requests.get(f"http://127.0.0.1:{http_port}/setup", timeout=5)
+        assert setup.status_code == 200 and "Cài đặt tin cậy chứng nhận" in setup.text
+        ca_download = requests.get(f"http://127.0.0.1:{http_port}/setup/ca.crt", timeout=5)
+        assert ca_download.headers["Content-Type"] == "application/x-x509-ca-cert"
+        assert ca_download.content == ca.read_bytes()
+        # Anything else on plain HTTP moves to HTTPS.
+        moved = requests.get(f"http://127.0.0.1:{http_port}/gate", allow_redirects=False, timeout=5)
+        assert moved.status_code == 302 and moved.headers["Location"] == f"https://127.0.0.1:{port}/gate"
+    finally:
+        for server in (https, plain):
+            server.shutdown()
+            server.server_close()
+        app.extensions["kiosk.db"].dispose()
+
+
+def test_setup_page_without_tls_says_how_to_turn_it_on(client):
+    page = client.get("/setup").get_data(as_text=True)
+    assert "KIOSK_TLS=1" in page
+    assert client.get("/setup/ca.crt").status_code == 404
