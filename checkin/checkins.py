@@ -74,17 +74,16 @@ def _answer(outcome: str, guest: Guest | None, ctx: EventContext, *, reason=None
     }
 
 
-def _admit(session, ctx: EventContext, invitee_id: int, revoke_reason: str | None, meta: ScanMeta,
+def _admit(session, ctx: EventContext, row, revoke_reason: str | None, meta: ScanMeta,
            now: dt.datetime) -> tuple[str, Guest | None, dict]:
-    row = queries.guest_row(session, invitee_id)
     guest = _guest(row, ctx) if row else None
     outcome = gate.decide(row is not None, revoke_reason, guest)
     reason = revoke_reason if outcome == REVOKED else None
     if outcome == REVOKED and reason is None:
         reason = "Thư mời đã bị huỷ"
-    if outcome == OK and not queries.admit(session, invitee_id, now, meta.gate):
+    if outcome == OK and not queries.admit(session, row.id, now, meta.gate):
         # Another gate admitted this person between our read and our write: tell the truth.
-        guest = _guest(queries.guest_row(session, invitee_id), ctx)
+        guest = _guest(queries.guest_row(session, row.id), ctx)
         outcome = ALREADY
     return outcome, guest, _answer(outcome, guest, ctx, reason=reason, admitted_at=now)
 
@@ -97,20 +96,19 @@ def scan(db: Database, raw: str, meta: ScanMeta, now: dt.datetime | None = None)
         if replay is not None:
             return {**replay, "replayed": True}
         ctx = _context(session)
-        code = None
+        code, invitee_id = None, None
         try:
             code = parse_scan(raw).code
         except CodeError as exc:
-            outcome, guest, response = INVALID, None, _answer(INVALID, None, ctx, reason=exc.code)
-            invitee_id = None
+            outcome, response = INVALID, _answer(INVALID, None, ctx, reason=exc.code)
         else:
-            owner = queries.code_owner(session, code)
-            if owner is None:
-                outcome, guest, response = UNKNOWN, None, _answer(UNKNOWN, None, ctx)
-                invitee_id = None
+            row = queries.guest_by_code(session, code)
+            if row is None:
+                outcome, response = UNKNOWN, _answer(UNKNOWN, None, ctx)
             else:
-                invitee_id, revoke_reason, _revoked_at = owner
-                outcome, guest, response = _admit(session, ctx, invitee_id, revoke_reason, meta, now)
+                invitee_id = row.id
+                revoke_reason = row.revoke_reason or ("Thư mời đã bị huỷ" if row.revoked_at else None)
+                outcome, _guest_obj, response = _admit(session, ctx, row, revoke_reason, meta, now)
         queries.log_scan(session, event_id=ctx.id, kind="scan", raw=raw[:500], code=code, outcome=outcome,
                          invitee_id=invitee_id, meta=meta, reason=response["reason"], response=response, now=now)
         return response
@@ -129,7 +127,7 @@ def admit_by_id(db: Database, invitee_id: int, meta: ScanMeta, now: dt.datetime 
             raise CheckInError("not_found")
         code = invitee_queries.active_code(session, invitee_id)
         revoke_reason = None if (code or row.is_walk_in) else "Thư mời đã bị huỷ"
-        outcome, _guest_obj, response = _admit(session, ctx, invitee_id, revoke_reason, meta, now)
+        outcome, _guest_obj, response = _admit(session, ctx, row, revoke_reason, meta, now)
         queries.log_scan(session, event_id=ctx.id, kind="search", raw=None, code=code, outcome=outcome,
                          invitee_id=invitee_id, meta=meta, reason=response["reason"], response=response, now=now)
         return response

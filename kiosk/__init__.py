@@ -37,6 +37,8 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="kiosk_session",
         PERMANENT_SESSION_LIFETIME=dt.timedelta(days=2),
+        # The cookie is signed once at login; re-signing it on every scan only costs time.
+        SESSION_REFRESH_EACH_REQUEST=False,
         JSON_AS_ASCII=False,
         KIOSK_CSRF_EXEMPT={"kiosk.api_login", "kiosk.login_submit"},
     )
@@ -52,7 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
                         json=app.json, logger=False, engineio_logger=False)
     app.extensions["kiosk.socketio"] = socketio
 
-    from . import views
+    from . import admin_views, views  # noqa: F401  (admin_views adds the organiser's routes to views.bp)
     from checkin import bp as checkin_bp
     from display import bp as display_bp
     from display import events as display_events

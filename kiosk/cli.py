@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -35,6 +36,19 @@ def _print_pins(new_pins: dict[str, str], from_env: dict[str, bool]) -> None:
         else:
             shown = "(đã đặt từ trước; quên thì chạy: ./run.sh pins --reset)"
         click.echo(f"  {ROLE_NAMES[role]:<18} {shown}")
+
+
+def _start_auto_backup(app):
+    """Snapshot the embedded database every KIOSK_BACKUP_MINUTES while serving (0 turns it off)."""
+    from .storage import backup as backups
+
+    minutes = app.config["KIOSK_BACKUP_MINUTES"]
+    if not minutes or not app.config["DATABASE_URL"].startswith("sqlite:///"):
+        return None
+    folder = Path(app.config["KIOSK_DATA_DIR"]) / "backups"
+    click.echo(f"Tự động sao lưu mỗi {minutes} phút vào {folder}")
+    return backups.AutoBackup(backups.database_file(app.config["DATABASE_URL"]), folder, minutes,
+                              app.config["KIOSK_BACKUP_KEEP"]).start()
 
 
 @click.group()
@@ -90,7 +104,6 @@ def pins(reset: bool) -> None:
 @click.option("--only-valid", is_flag=True, help="Nhập các dòng hợp lệ, bỏ qua dòng lỗi.")
 def import_command(file: str, only_valid: bool) -> None:
     """Nhập danh sách khách mời từ tệp .xlsx hoặc .csv (theo tệp mẫu)."""
-    from pathlib import Path
 
     from checkin import invitations
     from checkin.importer import ImportFileError
@@ -118,7 +131,6 @@ def import_command(file: str, only_valid: bool) -> None:
 def invitations(outdir: str, fmt: str) -> None:
     """Tạo thẻ mời cho mọi khách mời vào thư mục OUTDIR."""
     import time
-    from pathlib import Path
 
     from checkin import card_batches
     from checkin import invitations as invitation_cases
@@ -139,6 +151,65 @@ def invitations(outdir: str, fmt: str) -> None:
     except invitation_cases.InvitationError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"Thời gian: {time.perf_counter() - started:.1f} giây")
+
+
+@main.command()
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--csv", "with_csv", is_flag=True, help="Cũng ghi mỗi bảng thành một tệp CSV bên cạnh.")
+def report(out: str, with_csv: bool) -> None:
+    """Xuất báo cáo sau sự kiện ra tệp Excel OUT (.xlsx)."""
+    from . import report as report_data
+    from . import report_files
+
+    db = _open_db(load_config())
+    data = report_data.build(db, utcnow())
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(report_files.workbook_bytes(data))
+    click.echo(f"Đã ghi báo cáo: {path}")
+    if with_csv:
+        for table in data.tables:
+            target = path.with_name(f"{path.stem}.{table.key}.csv")
+            target.write_bytes(report_files.csv_bytes(table))
+            click.echo(f"  {target}")
+
+
+@main.command()
+def backup() -> None:
+    """Sao lưu cơ sở dữ liệu ngay (an toàn cả khi máy chủ đang chạy)."""
+    from .storage import backup as backups
+
+    cfg = load_config()
+    _open_db(cfg)
+    try:
+        path = backups.take_backup(backups.database_file(cfg["DATABASE_URL"]),
+                                   Path(cfg["KIOSK_DATA_DIR"]) / "backups", cfg["KIOSK_BACKUP_KEEP"], utcnow())
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Đã sao lưu: {path}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--yes", is_flag=True, help="Không hỏi lại.")
+def restore(file: str, yes: bool) -> None:
+    """Khôi phục cơ sở dữ liệu từ một bản sao lưu (bản hiện tại được sao lưu trước)."""
+    from .storage import backup as backups
+
+    cfg = load_config()
+    try:
+        db_file = backups.database_file(cfg["DATABASE_URL"])
+        version = backups.check_backup(Path(file))
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Bản sao lưu: {file} (phiên bản cơ sở dữ liệu {version}).")
+    click.echo("Nên dừng máy chủ trước khi khôi phục. Mọi thay đổi sau thời điểm sao lưu sẽ được thay thế.")
+    if not yes and not click.confirm("Khôi phục bản sao lưu này?", default=False):
+        raise click.ClickException("Đã huỷ, không thay đổi gì.")
+    safety = backups.restore(Path(file), db_file, Path(cfg["KIOSK_DATA_DIR"]) / "backups", utcnow())
+    if safety:
+        click.echo(f"Bản cũ đã được giữ lại tại: {safety}")
+    click.echo("Đã khôi phục.")
 
 
 @main.command()
@@ -196,11 +267,14 @@ def serve(host: str | None, port: int | None) -> None:
     click.echo("Nhấn Ctrl+C để dừng máy chủ.")
     for extra in servers[1:]:
         threading.Thread(target=extra.serve_forever, daemon=True).start()
+    auto_backup = _start_auto_backup(app)
     try:
         servers[0].serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        if auto_backup:
+            auto_backup.stop()
         for server in servers:
             server.server_close()
         app.extensions["kiosk.db"].dispose()

@@ -18,10 +18,12 @@ DEFAULTS: dict[str, object] = {
     "KIOSK_PRINTER_CUTTER": True,
     "KIOSK_TLS": False,
     "DATABASE_URL": None,
+    "KIOSK_BACKUP_MINUTES": 5,
+    "KIOSK_BACKUP_KEEP": 24,
     **{f"KIOSK_PIN_{role.upper()}": None for role in ROLES},
 }
 
-_INTS = {"PORT", "KIOSK_PAPER_DOTS"}
+_INTS = {"PORT", "KIOSK_PAPER_DOTS", "KIOSK_BACKUP_MINUTES", "KIOSK_BACKUP_KEEP"}
 _BOOLS = {"KIOSK_TLS", "KIOSK_PRINTER_CUTTER"}
 CONFIG_FILE_NAME = "config.toml"
 SECRET_KEY_FILE_NAME = "secret_key"

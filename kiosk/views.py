@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from display import programme
 from . import auth
 from .storage import events as event_queries
-from .vietnamese import format_date_short, format_time
+from .vietnamese import format_date_short, format_time, format_vnd
 
 bp = Blueprint("kiosk", __name__, template_folder="templates")
 
@@ -127,15 +127,6 @@ def api_me():
     return jsonify({"role": role, "csrf_token": auth.csrf_token() if role else None})
 
 
-@bp.get("/admin")
-@auth.requires_role("admin")
-def admin():
-    event, items, groups = load_event_view()
-    described = programme.describe(items, event.timezone)
-    return render_template("admin.html", event=event, items=described, groups=groups,
-                           warnings=programme.warnings(described))
-
-
 @bp.get("/setup")
 def setup():
     tls = bool(current_app.config.get("KIOSK_TLS"))
@@ -169,6 +160,12 @@ def _safe_next(target: str | None) -> str | None:
 def _local(moment, timezone: str):
     """An aware UTC datetime in the event's time zone."""
     return moment.astimezone(ZoneInfo(timezone))
+
+
+@bp.app_template_filter("vnd")
+def _vnd(amount) -> str:
+    """Money as 1.500.000 đ."""
+    return format_vnd(int(amount or 0))
 
 
 @bp.app_template_global()

@@ -38,21 +38,25 @@ def replayed_response(session: Session, nonce: str | None) -> dict | None:
     return json.loads(stored) if stored else None
 
 
-def code_owner(session: Session, code: str) -> tuple[int, str | None, dt.datetime | None] | None:
-    """(invitee id, revoke reason, revoked at) for a code: one primary-key lookup."""
-    row = session.execute(select(InvitationCode.invitee_id, InvitationCode.revoke_reason,
-                                 InvitationCode.revoked_at).where(InvitationCode.code == code)).first()
-    return None if row is None else (row[0], row[1] or ("Thư mời đã bị huỷ" if row[2] else None), row[2])
+_GUEST_COLUMNS = (Invitee.id, Invitee.full_name, Invitee.honorific, Invitee.title, Invitee.organisation,
+                  Invitee.seat, Invitee.protocol_rank, Invitee.substitute_name, Invitee.checked_in_at,
+                  Invitee.checked_in_gate, Invitee.removed_at, Invitee.is_walk_in,
+                  InviteeGroup.name.label("group_name"), InviteeGroup.is_vip.label("group_vip"))
 
 
 def guest_row(session: Session, invitee_id: int):
     """The invitee joined with its group, for the gate's decision and greeting."""
+    return session.execute(select(*_GUEST_COLUMNS).join(InviteeGroup, InviteeGroup.id == Invitee.group_id)
+                           .where(Invitee.id == invitee_id)).first()
+
+
+def guest_by_code(session: Session, code: str):
+    """The code's revocation and its invitee with group, in one indexed query (the scan path)."""
     return session.execute(
-        select(Invitee.id, Invitee.full_name, Invitee.honorific, Invitee.title, Invitee.organisation,
-               Invitee.seat, Invitee.protocol_rank, Invitee.substitute_name, Invitee.checked_in_at,
-               Invitee.checked_in_gate, Invitee.removed_at, Invitee.is_walk_in, InviteeGroup.name.label("group_name"),
-               InviteeGroup.is_vip.label("group_vip"))
-        .join(InviteeGroup, InviteeGroup.id == Invitee.group_id).where(Invitee.id == invitee_id)).first()
+        select(InvitationCode.revoke_reason, InvitationCode.revoked_at, *_GUEST_COLUMNS)
+        .join(Invitee, Invitee.id == InvitationCode.invitee_id)
+        .join(InviteeGroup, InviteeGroup.id == Invitee.group_id)
+        .where(InvitationCode.code == code)).first()
 
 
 def admit(session: Session, invitee_id: int, now: dt.datetime, gate: str | None) -> bool:

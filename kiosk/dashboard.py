@@ -1,0 +1,91 @@
+"""The organiser's dashboard: one snapshot of the gate, the donations, the programme, printer and screens."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+
+from .report import METHODS
+from .storage import report as report_queries
+from .storage import utcnow
+from .vietnamese import format_time, format_vnd
+
+
+def _ten_minutes(moment: dt.datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local.hour:02d}h{local.minute - local.minute % 10:02d}"
+
+
+def donations_summary(app: Flask) -> dict:
+    """Count, total, by method and per ten minutes, voided gifts left out, straight from the ledger."""
+    with app.extensions["kiosk.db"].read() as session:
+        from .storage import events as event_queries
+        event = event_queries.current_event(session)
+        gifts = report_queries.donations(session, event.id)
+    zone = ZoneInfo(event.timezone)
+    kept = [g for g in gifts if g.voided_at is None]
+    by_method = Counter()
+    over_time = Counter()
+    for gift in kept:
+        by_method[METHODS.get(gift.method, gift.method)] += gift.amount_vnd
+        over_time[_ten_minutes(gift.created_at, zone)] += gift.amount_vnd
+    total = sum(g.amount_vnd for g in kept)
+    return {"count": len(kept), "total_vnd": total, "total_label": format_vnd(total),
+            "voided": len(gifts) - len(kept),
+            "by_method": [{"method": m, "total_vnd": v, "label": format_vnd(v)} for m, v in sorted(by_method.items())],
+            "over_time": [{"slot": slot, "total_vnd": over_time[slot]} for slot in sorted(over_time)]}
+
+
+def programme_summary(app: Flask) -> list[dict]:
+    """Each item's planned time and, once it ran, its actual start."""
+    from display.push import load
+    with app.extensions["kiosk.db"].read() as session:
+        event, agenda, show = load(session)
+    zone = ZoneInfo(event.timezone)
+    rows = []
+    for index, item in enumerate(agenda):
+        run = show.runs.get(item.id)
+        planned = item.planned_start.astimezone(zone)
+        late = round((run.started_at - item.planned_start).total_seconds() / 60) if run else None
+        rows.append({"no": index + 1, "content": item.content, "planned": format_time(planned),
+                     "actual": format_time(run.started_at.astimezone(zone)) if run else None,
+                     "late_minutes": late, "current": index == show.current_index})
+    return rows
+
+
+def snapshot(app: Flask) -> dict:
+    """Everything the dashboard shows, computed now."""
+    from checkin import checkins
+    from display.push import screen_list
+
+    db = app.extensions["kiosk.db"]
+    printer = None
+    if "printer.settings" in app.extensions:
+        from printer import desk
+        printer = desk.printer_view(db, app.extensions["printer.settings"], app.extensions["printer.queue"])
+    missing_vips = [p for p in checkins.absent(db) if p["vip"]]
+    return {
+        "stats": checkins.stats(db),
+        "missing_vips": [{"name": " ".join(x for x in (p["honorific"], p["full_name"]) if x),
+                          "organisation": p["organisation"], "phone": p["phone"]} for p in missing_vips],
+        "donations": donations_summary(app),
+        "programme": programme_summary(app),
+        "printer": printer,
+        "screens": screen_list(app),
+        "backup": last_backup(app),
+        "server_time": int(utcnow().timestamp() * 1000),
+    }
+
+
+def last_backup(app: Flask) -> dict | None:
+    """When the newest backup in the data folder was taken."""
+    from pathlib import Path
+
+    from .storage.backup import list_backups
+    newest = next(iter(list_backups(Path(app.config["KIOSK_DATA_DIR"]) / "backups")), None)
+    if newest is None:
+        return None
+    taken = dt.datetime.fromtimestamp(newest.stat().st_mtime, dt.timezone.utc)
+    return {"file": newest.name, "at": taken.isoformat(), "size_kb": round(newest.stat().st_size / 1024)}

@@ -1,0 +1,169 @@
+"""The after-event report as plain tables: what the office owes the district and the province."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from .storage import Database
+from .storage import events as event_queries
+from .storage import report as queries
+from .vietnamese import format_date_long, format_date_short, format_time
+
+TITLE = "Báo cáo kết quả tổ chức Lễ khai mạc Tuần lễ hưởng ứng học tập suốt đời năm 2023"
+METHODS = {"cash": "Tiền mặt", "transfer": "Chuyển khoản"}
+OUTCOMES = {"ok": "Cho vào", "already_checked_in": "Đã vào trước đó", "unknown": "Không có trong danh sách",
+            "revoked": "Thư mời đã thu hồi", "invalid": "Mã không hợp lệ", "undone": "Huỷ lượt vào"}
+KINDS = {"scan": "Quét mã", "search": "Tìm tên", "walk_in": "Khách vãng lai", "undo": "Huỷ lượt vào"}
+STAFF_GROUPS = ("giao-vien-thcs-phu-thong",)
+STUDENT_GROUPS = ("hoc-sinh-thcs-phu-thong",)
+
+
+@dataclass
+class Table:
+    """A sheet: Vietnamese title, headers, rows, and which columns hold money, times or numbers."""
+
+    key: str
+    title: str
+    headers: list[str]
+    rows: list[list] = field(default_factory=list)
+    money_columns: tuple[int, ...] = ()
+    datetime_columns: tuple[int, ...] = ()
+    widths: tuple[int, ...] = ()
+    totals: list | None = None
+
+
+@dataclass
+class Report:
+    """Everything the report says: summary figures and the detailed tables."""
+
+    title: str
+    organiser: str
+    host_unit: str
+    event_title: str
+    event_when: str
+    venue: str
+    generated: str
+    summary: list[tuple[str, object]]
+    groups: list[dict]
+    programme: list[dict]
+    donations_count: int
+    donations_total: int
+    donations_by_method: dict[str, int]
+    tables: list[Table]
+
+
+def programme_runs(db: Database) -> dict[int, dt.datetime]:
+    """When each programme item actually started, from the show state the MC drove."""
+    from display.push import load
+    with db.read() as session:
+        _event, _agenda, show = load(session)
+    return {item_id: run.started_at for item_id, run in show.runs.items()}
+
+
+def _local(moment: dt.datetime | None, zone: ZoneInfo) -> dt.datetime | None:
+    """Local naive time for spreadsheets (Excel has no time zones)."""
+    return moment.astimezone(zone).replace(tzinfo=None) if moment else None
+
+
+def build(db: Database, now: dt.datetime) -> Report:
+    """Read the database and lay out every table of the report."""
+    runs = programme_runs(db)
+    with db.read() as session:
+        event = event_queries.current_event(session)
+        zone = ZoneInfo(event.timezone)
+        people = queries.people(session, event.id)
+        log = queries.scan_log(session, event.id)
+        gifts = queries.donations(session, event.id)
+        count, total = queries.donation_total(session, event.id)
+        agenda = event_queries.agenda_items(session, event.id)
+
+    group_rows: dict[str, dict] = {}
+    delegates = Table("dai-bieu", "Đại biểu",
+                      ["TT", "Danh xưng", "Họ và tên", "Chức vụ", "Đơn vị", "Nhóm", "Khu vực/ghế", "Điện thoại",
+                       "Tình trạng", "Giờ đến", "Cổng", "Người đi thay", "Ghi chú"],
+                      datetime_columns=(9,), widths=(6, 10, 28, 28, 34, 34, 14, 13, 16, 17, 12, 22, 20))
+    for person, group in people:
+        stats = group_rows.setdefault(group.key, {"name": group.name, "invited": 0, "present": 0, "walk_ins": 0,
+                                                  "rank": group.protocol_rank})
+        if person.removed_at is None:
+            if person.is_walk_in:
+                stats["walk_ins"] += 1 if person.checked_in_at else 0
+            else:
+                stats["invited"] += 1
+                stats["present"] += 1 if person.checked_in_at else 0
+        status = ("Đã huỷ thư mời" if person.removed_at else "Vãng lai" if person.is_walk_in
+                  else "Có mặt" if person.checked_in_at else "Vắng")
+        delegates.rows.append([person.protocol_rank, person.honorific, person.full_name, person.title,
+                               person.organisation, group.name, person.seat, person.phone, status,
+                               _local(person.checked_in_at, zone), person.checked_in_gate,
+                               person.substitute_name, person.note])
+
+    scans = Table("nhat-ky-quet", "Nhật ký quét",
+                  ["STT", "Thời gian", "Loại", "Kết quả", "Khách", "Mã", "Dữ liệu quét", "Cổng", "Vai trò",
+                   "Máy", "Lý do"], datetime_columns=(1,), widths=(7, 19, 16, 22, 30, 20, 26, 12, 10, 15, 30))
+    for number, (row, name) in enumerate(log, start=1):
+        scans.rows.append([number, _local(row.at, zone), KINDS.get(row.kind, row.kind),
+                           OUTCOMES.get(row.outcome, row.outcome), name, row.code, row.raw, row.gate, row.operator,
+                           row.client_addr, row.reason])
+
+    by_method: dict[str, int] = {}
+    ledger = Table("ung-ho", "Ủng hộ",
+                   ["Số biên nhận", "Thời gian", "Người ủng hộ", "Đơn vị/địa chỉ", "Số tiền (đ)", "Hình thức",
+                    "Ghi chú", "Người thu", "Huỷ", "Lý do huỷ", "Số lần in lại"],
+                   money_columns=(4,), datetime_columns=(1,), widths=(15, 19, 28, 30, 16, 14, 24, 14, 8, 24, 10))
+    for gift in gifts:
+        if gift.voided_at is None:
+            by_method[METHODS.get(gift.method, gift.method)] = \
+                by_method.get(METHODS.get(gift.method, gift.method), 0) + gift.amount_vnd
+        ledger.rows.append([gift.receipt_no, _local(gift.created_at, zone), gift.donor_name, gift.organisation,
+                            gift.amount_vnd, METHODS.get(gift.method, gift.method), gift.note,
+                            getattr(gift, "cashier_name", None) or gift.cashier,
+                            "Đã huỷ" if gift.voided_at else "", gift.void_reason, gift.reprint_count])
+    ledger.totals = ["Tổng (không tính biên nhận đã huỷ)", None, None, None, total, None, None, None, None, None, None]
+
+    programme_rows, plan = [], []
+    for index, item in enumerate(agenda):
+        actual = runs.get(item.id)
+        following = [runs.get(later.id) for later in agenda[index + 1:] if runs.get(later.id)]
+        plan.append({"no": index + 1, "planned": f"{format_time(item.planned_start.astimezone(zone))}"
+                     + (f"–{format_time(item.planned_end.astimezone(zone))}" if item.planned_end else ""),
+                     "actual": format_time(actual.astimezone(zone)) if actual else "",
+                     "content": item.content, "performer": item.performer or ""})
+        programme_rows.append([index + 1, _local(item.planned_start, zone), _local(item.planned_end, zone),
+                               _local(actual, zone), _local(min(following) if following and actual else None, zone),
+                               item.content, item.performer])
+    programme = Table("chuong-trinh", "Chương trình",
+                      ["STT", "Bắt đầu (kế hoạch)", "Kết thúc (kế hoạch)", "Bắt đầu (thực tế)",
+                       "Kết thúc (thực tế)", "Nội dung", "Thực hiện"],
+                      datetime_columns=(1, 2, 3, 4), widths=(6, 18, 18, 18, 18, 60, 34), rows=programme_rows)
+
+    groups = sorted(group_rows.values(), key=lambda g: g["rank"])
+    invited = sum(g["invited"] for g in groups)
+    present = sum(g["present"] for g in groups)
+    walk_ins = sum(g["walk_ins"] for g in groups)
+    staff = sum(s["walk_ins"] + s["present"] for k, s in group_rows.items() if k in STAFF_GROUPS)
+    students = sum(s["walk_ins"] + s["present"] for k, s in group_rows.items() if k in STUDENT_GROUPS)
+    start = event.starts_at.astimezone(zone)
+    summary_pairs = [
+        ("Sự kiện", event.title), ("Thời gian", f"{format_time(start)}, {format_date_long(start)}"),
+        ("Địa điểm", event.venue + (f" ({event.address})" if event.address else "")),
+        ("Khách mời được mời", invited), ("Khách mời có mặt", present), ("Khách vãng lai", walk_ins),
+        ("Cán bộ, giáo viên, nhân viên nhà trường", staff), ("Học sinh", students),
+        ("Tổng số người đã đến", present + walk_ins),
+        ("Số lượt ủng hộ (không tính biên nhận đã huỷ)", count), ("Tổng tiền ủng hộ (đ)", total),
+        *[(f"Ủng hộ bằng {method.lower()} (đ)", amount) for method, amount in sorted(by_method.items())],
+        ("Lập lúc", f"{format_time(now.astimezone(zone))} ngày {format_date_short(now.astimezone(zone))}"),
+    ]
+    summary = Table("tong-hop", "Tổng hợp", ["Nội dung", "Số liệu"], widths=(48, 70),
+                    rows=[[label, value] for label, value in summary_pairs])
+    group_table = [[g["name"], g["invited"], g["present"], g["walk_ins"]] for g in groups]
+    summary.rows += [[None, None], ["Theo nhóm (thứ tự nghi thức)", "Được mời / Có mặt / Vãng lai"]]
+    summary.rows += [[name, f"{inv} / {pres} / {walk}"] for name, inv, pres, walk in group_table]
+    return Report(title=TITLE, organiser=event.organiser or "", host_unit=event.host_unit or "",
+                  event_title=event.title, event_when=f"{format_time(start)}, {format_date_long(start)}",
+                  venue=event.venue, generated=format_date_long(now.astimezone(zone)), summary=summary_pairs, groups=groups,
+                  programme=plan, donations_count=count, donations_total=total,
+                  donations_by_method=by_method, tables=[summary, delegates, scans, ledger, programme])
+
+
