@@ -1,6 +1,20 @@
-"""The programme on screens: MC control, projector and lobby views, and the pushed show state."""
+"""The programme on screens: MC control, projector, lobby and welcome views, and the pushed show state."""
+import threading
+
 from flask import Blueprint
+
+from .screens import Registry
 
 bp = Blueprint("display", __name__, template_folder="templates")
 
-from . import views  # noqa: E402,F401  (registers the routes on bp)
+
+@bp.record_once
+def _setup(state) -> None:
+    # Per app, created once when the blueprint is registered (create_app), before any request.
+    app = state.app
+    app.extensions["display.control_lock"] = threading.Lock()  # one control action at a time
+    app.extensions["display.emit_lock"] = threading.RLock()    # read-then-emit of states stays in rev order
+    app.extensions["display.screens"] = Registry()
+
+
+from . import editor, views  # noqa: E402,F401  (registers the routes on bp)

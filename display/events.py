@@ -1,20 +1,72 @@
-"""Socket.IO handlers of the read-only /display namespace."""
+"""Socket.IO handlers: the read-only /display namespace for screens, and /mc for the MC's screen list.
+
+Nothing here changes the show: control goes through authenticated HTTP (display/views.py).
+"""
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, g, request
 from flask_socketio import Namespace, emit
 
-from .push import NAMESPACE, current_state
+from kiosk import auth
+from kiosk.storage import utcnow
+
+from . import push, screens
+from .push import MC_NAMESPACE, NAMESPACE
+
+# Socket.IO delivers a client packet named "connect" or "disconnect" to the same handlers as the real
+# events; a real one arrives while the socket is not (or no longer) fully connected.
+LIFECYCLE = ("connect", "disconnect")
 
 
-class DisplayNamespace(Namespace):
+class _Guarded(Namespace):
+    """A namespace that ignores client-sent events that impersonate the connection lifecycle."""
+
+    def trigger_event(self, event, *args):
+        if event in LIFECYCLE and args and self.socketio.server.manager.is_connected(args[0], self.namespace):
+            return None
+        return super().trigger_event(event, *args)
+
+
+class DisplayNamespace(_Guarded):
     """Screens connect here, unauthenticated; they receive state and can change nothing."""
 
     def on_connect(self, auth=None):
-        # A late or reconnecting screen gets the whole state at once: no replay of missed events.
-        emit("state", current_state(current_app._get_current_object()))
+        app = current_app._get_current_object()
+        # A late or reconnecting screen gets the whole state at once (no replay of missed events); under
+        # the emit lock, so a broadcast racing this connect can never arrive after an older snapshot.
+        with push.emit_lock(app):
+            emit("state", push.current_state(app))
+
+    def on_hello(self, data=None):
+        """A screen names itself: {"id": from its localStorage, "name"?: its own name, "view": shown now}."""
+        parsed = screens.parse_hello(data)
+        if parsed is None:
+            return {"ok": False}
+        app = current_app._get_current_object()
+        screen_id, own_name, view = parsed
+        if app.extensions["display.screens"].hello(request.sid, screen_id, own_name, view, utcnow(),
+                                                   request.remote_addr):
+            push.schedule_screens_push(app)
+        return {"ok": True}
+
+    def on_disconnect(self, reason=None):
+        app = current_app._get_current_object()
+        if app.extensions["display.screens"].gone(request.sid):
+            push.schedule_screens_push(app)
+
+
+class McNamespace(_Guarded):
+    """MC pages connect here with their login; they receive the list of screens."""
+
+    def on_connect(self, auth_data=None):
+        g.pop("kiosk_role", None)
+        if not auth.role_allows(auth.current_role(), ("mc",)):
+            return False
+        emit("screens", push.screen_list(current_app._get_current_object()))
+        return None
 
 
 def register(socketio) -> None:
-    """Attach the /display namespace to the app's Socket.IO server."""
+    """Attach the /display and /mc namespaces to the app's Socket.IO server."""
     socketio.on_namespace(DisplayNamespace(NAMESPACE))
+    socketio.on_namespace(McNamespace(MC_NAMESPACE))

@@ -1,4 +1,4 @@
-"""The one helper that reads the show state and pushes it to screens.
+"""The one helper that reads the show state and pushes it to screens (and the screen list to MCs).
 
 Other features add their part of the state (the gate's roster of dignitaries present, the donation
 total) with `register_state_part`, and call `schedule_broadcast` when their data changes; bursts of
@@ -6,6 +6,7 @@ changes (many check-ins in a second) are coalesced into one push.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Callable
 
@@ -15,13 +16,15 @@ from kiosk.storage import events as event_queries
 from kiosk.storage import show as show_queries
 from kiosk.storage import utcnow
 
-from . import programme
+from . import programme, screens, show as show_model, timing
 from .state import snapshot
 
 NAMESPACE = "/display"
+MC_NAMESPACE = "/mc"
 COALESCE_SECONDS = 0.25
 
 StatePart = Callable[[object, object], object]  # (db session, event) -> JSON-ready value
+log = logging.getLogger(__name__)
 
 
 def register_state_part(app: Flask, name: str, provider: StatePart) -> None:
@@ -29,36 +32,96 @@ def register_state_part(app: Flask, name: str, provider: StatePart) -> None:
     app.extensions.setdefault("kiosk.state_parts", {})[name] = provider
 
 
+def load(session) -> tuple[object, list, show_model.Show]:
+    """The event, its programme rows and its Show, read in the caller's session."""
+    event = event_queries.current_event(session)
+    agenda = event_queries.agenda_items(session, event.id)
+    record = show_queries.read_show(session, event.id)
+    return event, agenda, show_model.from_record(record, [item.id for item in agenda])
+
+
+def state_from(app: Flask, session, event, agenda, show: show_model.Show) -> dict:
+    """The whole state for an already loaded event, programme and Show."""
+    runs = {item_id: run.started_at for item_id, run in show.runs.items()}
+    items = programme.describe(agenda, event.timezone, runs)
+    state = snapshot(event, show, items, utcnow())
+    for name, provider in app.extensions.get("kiosk.state_parts", {}).items():
+        try:
+            state[name] = provider(session, event)
+        except Exception:  # noqa: BLE001
+            # Another feature's failure must never take the programme off the screens: leave its part out.
+            log.exception("State part %r failed; sending the state without it", name)
+    return state
+
+
 def current_state(app: Flask) -> dict:
     """The whole show state as screens and GET /api/agenda see it."""
     with app.extensions["kiosk.db"].read() as session:
-        event = event_queries.current_event(session)
-        items = programme.describe(event_queries.agenda_items(session, event.id), event.timezone)
-        show = show_queries.show_state(session, event.id)
-        state = snapshot(event, show, items, utcnow())
-        for name, provider in app.extensions.get("kiosk.state_parts", {}).items():
-            state[name] = provider(session, event)
-        return state
+        event, agenda, show = load(session)
+        return state_from(app, session, event, agenda, show)
 
 
-def broadcast_state(app: Flask) -> None:
-    """Send the state to every connected screen now."""
-    app.extensions["kiosk.socketio"].emit("state", current_state(app), namespace=NAMESPACE)
+def current_timing(app: Flask) -> dict:
+    """Drift, elapsed time and the projected end right now (the MC page computes the same every second)."""
+    now = utcnow()
+    with app.extensions["kiosk.db"].read() as session:
+        event, agenda, show = load(session)
+    slots = [timing.Slot(item.planned_start, item.planned_end) for item in agenda]
+    summary = timing.summary(timing.project(slots, show, now, event.timezone), event.timezone)
+    return {"rev": show.rev, "server_time": int(now.timestamp() * 1000), **summary}
+
+
+def emit_lock(app: Flask):
+    """Held while a state is read and sent, so screens receive states in the order they were read."""
+    return app.extensions["display.emit_lock"]
+
+
+def broadcast_state(app: Flask) -> dict:
+    """Send the state to every connected screen now; return what was sent."""
+    with emit_lock(app):
+        state = current_state(app)
+        app.extensions["kiosk.socketio"].emit("state", state, namespace=NAMESPACE)
+    return state
 
 
 def schedule_broadcast(app: Flask) -> None:
     """Send the state soon; calls within COALESCE_SECONDS of each other cause one push."""
-    lock = app.extensions.setdefault("kiosk.broadcast_lock", threading.Lock())
+    coalesced(app, "kiosk.broadcast", broadcast_state)
+
+
+def screen_list(app: Flask) -> list[dict]:
+    """The MC's list of screens: connected ones and the ones the MC named."""
+    with app.extensions["kiosk.db"].read() as session:
+        _event, _agenda, show = load(session)
+    return screens.overview(app.extensions["display.screens"].connected(), show.screens)
+
+
+def push_screens(app: Flask) -> None:
+    """Send the screen list to every MC page now."""
+    app.extensions["kiosk.socketio"].emit("screens", screen_list(app), namespace=MC_NAMESPACE)
+
+
+def schedule_screens_push(app: Flask) -> None:
+    """Send the screen list to MC pages soon (a hundred screens reconnecting make one push)."""
+    coalesced(app, "display.screens_push", push_screens)
+
+
+def coalesced(app: Flask, key: str, send: Callable[[Flask], object]) -> None:
+    """Call `send(app)` once, COALESCE_SECONDS from now, however often this is called meanwhile (per key)."""
+    lock = app.extensions.setdefault(key + "_lock", threading.Lock())
     with lock:
-        if app.extensions.get("kiosk.broadcast_pending"):
+        if app.extensions.get(key + "_pending"):
             return
-        app.extensions["kiosk.broadcast_pending"] = True
+        app.extensions[key + "_pending"] = True
 
-    def send():
+    def run():
         with lock:
-            app.extensions["kiosk.broadcast_pending"] = False
-        broadcast_state(app)
+            app.extensions[key + "_pending"] = False
+        try:
+            send(app)
+        except Exception:  # noqa: BLE001
+            log.exception("Deferred push %s failed", key)
 
-    timer = threading.Timer(COALESCE_SECONDS, send)
+    timer = threading.Timer(COALESCE_SECONDS, run)
     timer.daemon = True
     timer.start()

@@ -76,3 +76,51 @@ def groups_with_counts(session: Session, event_id: int) -> list[tuple[InviteeGro
         .outerjoin(counts, counts.c.group_id == InviteeGroup.id)
         .where(InviteeGroup.event_id == event_id).order_by(InviteeGroup.protocol_rank))
     return [(group, count) for group, count in rows]
+
+
+def agenda_item(session: Session, event_id: int, item_id: int) -> AgendaItem | None:
+    """One programme item of the event, or None."""
+    item = session.get(AgendaItem, item_id)
+    return item if item is not None and item.event_id == event_id else None
+
+
+def _renumber(items: list[AgendaItem]) -> list[AgendaItem]:
+    for position, item in enumerate(items):
+        item.position = position
+    return items
+
+
+def add_agenda_item(session: Session, event_id: int, fields: dict, position: int | None = None) -> AgendaItem:
+    """Insert a programme item at `position` (default: last) and renumber the running order."""
+    items = agenda_items(session, event_id)
+    position = len(items) if position is None else max(0, min(position, len(items)))
+    item = AgendaItem(event_id=event_id, position=position, **fields)
+    session.add(item)
+    items.insert(position, item)
+    _renumber(items)
+    session.flush()
+    return item
+
+
+def update_agenda_item(session: Session, item: AgendaItem, fields: dict) -> AgendaItem:
+    """Change a programme item's times, content, performer or slide."""
+    for name, value in fields.items():
+        setattr(item, name, value)
+    session.flush()
+    return item
+
+
+def remove_agenda_item(session: Session, event_id: int, item: AgendaItem) -> None:
+    """Delete a programme item and close the hole in the running order."""
+    session.delete(item)
+    session.flush()
+    _renumber(agenda_items(session, event_id))
+    session.flush()
+
+
+def reorder_agenda(session: Session, event_id: int, ids: list[int]) -> list[AgendaItem]:
+    """Put the programme in the order of `ids` (every item id of the event, once)."""
+    by_id = {item.id: item for item in agenda_items(session, event_id)}
+    items = _renumber([by_id[item_id] for item_id in ids])
+    session.flush()
+    return items

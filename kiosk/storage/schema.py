@@ -170,7 +170,9 @@ class ShowState(Base):
     holding: Mapped[bool] = mapped_column(Boolean, default=False)
     announcement: Mapped[str | None] = mapped_column(Text)
     blackout: Mapped[bool] = mapped_column(Boolean, default=False)
-    # JSON: per item actual start times, screen names and views.
+    # JSON object (display/show.py reads and writes it): the current item's id (so it stays current when
+    # the programme is edited), each item's actual start and held time, the hold start, whether the
+    # item's slide is up, the name and view the MC gave each screen, and accepted programme warnings.
     extra: Mapped[str] = mapped_column(Text, default="{}")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
@@ -193,6 +195,7 @@ class Donation(Base):
     __table_args__ = (UniqueConstraint("event_id", "seq"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
+    # Allocated as max + 1 inside the inserting write transaction: continuous, never reused.
     seq: Mapped[int] = mapped_column(Integer)
     receipt_no: Mapped[str] = mapped_column(String(40), unique=True)
     donor_name: Mapped[str] = mapped_column(Text)
@@ -201,10 +204,16 @@ class Donation(Base):
     method: Mapped[str] = mapped_column(String(20), default="cash")
     note: Mapped[str | None] = mapped_column(Text)
     show_on_screen: Mapped[bool] = mapped_column(Boolean, default=False)
-    cashier: Mapped[str | None] = mapped_column(String(40))
+    cashier: Mapped[str | None] = mapped_column(String(40))  # the role that recorded it
+    cashier_name: Mapped[str | None] = mapped_column(Text)  # the person, as typed at the desk
+    # Diacritic-folded number, names, note and amount, so ledger search needs no per-row Python.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    # Sent by the desk with each new gift: a retried or double-clicked save returns the first record.
+    request_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     voided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     void_reason: Mapped[str | None] = mapped_column(Text)
+    voided_by: Mapped[str | None] = mapped_column(String(40))
     reprint_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -215,12 +224,20 @@ class PrintJob(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     donation_id: Mapped[int | None] = mapped_column(ForeignKey("donation.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # receipt | copy | calibration
-    status: Mapped[str] = mapped_column(String(20), index=True)  # queued | printing | done | failed
+    # queued | printing | done | failed | cancelled; only a conditional UPDATE moves queued -> printing,
+    # and nothing moves printing back to queued, so no job is ever sent twice by itself.
+    status: Mapped[str] = mapped_column(String(20), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    copy_no: Mapped[int | None] = mapped_column(Integer)  # 1, 2, ... for "BẢN SAO" reprints
+    paper_dots: Mapped[int] = mapped_column(Integer, default=576)
+    error_code: Mapped[str | None] = mapped_column(String(40))
     error: Mapped[str | None] = mapped_column(Text)
+    warning: Mapped[str | None] = mapped_column(Text)
     printer: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class StaffRole(Base):

@@ -1,0 +1,148 @@
+"""The print queue: jobs persist in print_job; one worker thread per printer sends them one at a time."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable
+
+from kiosk.storage import donations as store
+from kiosk.storage import utcnow
+
+from . import device
+
+log = logging.getLogger(__name__)
+
+IDLE_EXIT_SECONDS = 30.0  # an idle worker ends; the next job starts a new one (no idle threads pile up)
+INTERRUPTED = ("Máy chủ dừng khi đang in lệnh này. Kiểm tra biên nhận: nếu chưa in, bấm “Thử in lại”.")
+
+# (read session, job) -> (1-bit image, preview file name)
+Renderer = Callable[[object, object], tuple[object, str]]
+
+
+class PrintQueue:
+    """Owns the printer: claims queued jobs, renders, sends, records done/failed. Never resends by itself."""
+
+    def __init__(self, db, target: device.Target, *, cutter: bool, receipts_dir, render: Renderer,
+                 clock: Callable = utcnow):
+        self.db = db
+        self.target = target
+        self.cutter = cutter
+        self.receipts_dir = receipts_dir
+        self.render = render
+        self.clock = clock
+        self.state = {"state": "unknown", "message": "Chưa in lần nào từ khi khởi động.", "checked_at": None}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._finished = threading.Condition()
+        # Printing and status probes never talk to the device at the same time.
+        self._device_lock = threading.Lock()
+
+    def start(self) -> None:
+        """After a (re)start: jobs cut off mid-print become failed; queued jobs are picked up."""
+        with self.db.write() as session:
+            interrupted, moved = store.recover_after_restart(session, self.target.name, self.clock(),
+                                                             "interrupted", INTERRUPTED)
+            pending = store.has_queued(session, self.target.name)
+        if interrupted:
+            log.warning("%d print job(s) were interrupted by a restart; marked failed", interrupted)
+        if moved:
+            log.info("%d queued print job(s) moved to %s", moved, self.target.name)
+        if pending:
+            self.kick()
+
+    def kick(self) -> None:
+        """Wake the worker (starting it when none runs): there is a job to print."""
+        with self._lock:
+            self._wake.set()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=f"print-{self.target.kind}", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                while self.process_next():
+                    pass
+            except Exception:  # noqa: BLE001 - a database hiccup must not kill the printer's worker
+                # No busy retry: the next job (or a person's retry) wakes the worker again.
+                log.exception("print worker")
+            if self._wake.wait(IDLE_EXIT_SECONDS):
+                continue
+            with self._lock:
+                if self._wake.is_set():
+                    continue
+                self._thread = None
+                return
+
+    def process_next(self) -> bool:
+        """Print the oldest queued job of this printer; False when there was none."""
+        with self.db.read() as session:
+            job_id = store.next_queued(session, self.target.name)
+        if job_id is None:
+            return False
+        self.process(job_id)
+        return True
+
+    def process(self, job_id: int) -> None:
+        """Claim one job (queued -> printing, atomically), print it, record the outcome."""
+        with self.db.write() as session:
+            if not store.claim(session, job_id, self.clock()):
+                return
+        error: device.PrinterError | None = None
+        warning = None
+        try:
+            with self.db.read() as session:
+                image, name = self.render(session, store.job(session, job_id))
+            chunks = device.raster_chunks(image, self.cutter)
+            if self.target.kind == "preview":
+                device.write_preview(self.receipts_dir, name, image, chunks)
+            else:
+                with self._device_lock:
+                    warning = device.send(self.target, chunks)
+        except device.PrinterError as exc:
+            error = exc
+        except Exception as exc:  # noqa: BLE001 - any failure must end as a failed job, not a stuck one
+            log.exception("print job %s", job_id)
+            error = device.PrinterError("internal", detail=str(exc) or type(exc).__name__)
+        now = self.clock()
+        with self.db.write() as session:
+            store.finish(session, job_id, now, error_code=error.code if error else None,
+                         error=error.message if error else None, warning=warning)
+        if error:
+            log.warning("print job %s failed: %s", job_id, error.code)
+            self._set_state(error.code, error.message, now)
+        else:
+            done = "Đã lưu ảnh xem trước (chưa nối máy in)." if self.target.kind == "preview" else "In xong."
+            self._set_state("near_end" if warning else "ok", warning or done, now)
+        with self._finished:
+            self._finished.notify_all()
+
+    def _set_state(self, state: str, message: str, now) -> None:
+        self.state = {"state": state, "message": message, "checked_at": now.isoformat()}
+
+    def wait(self, job_id: int, timeout: float) -> str | None:
+        """Block until the job leaves queued/printing or `timeout` passes; return its status."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.db.read() as session:
+                job = store.job(session, job_id)
+                status = job.status if job else None
+            remaining = deadline - time.monotonic()
+            if status not in store.PENDING or remaining <= 0:
+                return status
+            with self._finished:
+                self._finished.wait(min(remaining, 0.25))
+
+    def probe(self) -> dict:
+        """Ask the printer's status now (waits for a print in progress to finish)."""
+        if not self._device_lock.acquire(timeout=30):
+            return self.state
+        try:
+            state, message = device.probe(self.target)
+        finally:
+            self._device_lock.release()
+        self._set_state(state, message, self.clock())
+        return self.state

@@ -1,0 +1,88 @@
+"""Real headless Chromium at the desk: record a gift, see the read-back, the preview, reprint and void."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .conftest import PINS, screenshot
+
+pytestmark = pytest.mark.browser
+
+
+def _login_as_cashier(page, live_server):
+    page.goto(live_server.url + "/donations")
+    assert "/login" in page.url
+    page.get_by_text("Bàn ủng hộ", exact=True).click()
+    page.get_by_label("Mã PIN").fill(PINS["cashier"])
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(live_server.url + "/donations")
+
+
+def test_record_a_donation_and_see_its_receipt(page, live_server):
+    from playwright.sync_api import expect  # only once the fixture found Playwright
+
+    outside = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((live_server.url, "data:", "blob:")) else None)
+    _login_as_cashier(page, live_server)
+
+    # A slip first: "1,5" without a unit is refused in Vietnamese, and nothing is saved.
+    page.get_by_role("textbox", name="Người ủng hộ").fill("Nguyễn Thị Hằng")
+    page.get_by_label("Số tiền", exact=True).fill("1,5")
+    readback = page.locator("#amount-readback")
+    readback.locator("text=không phải số nguyên đồng").wait_for()
+    page.get_by_label("Số tiền", exact=True).press("Enter")
+    page.locator("#form-error").wait_for(state="visible")
+    assert page.locator("#recent tbody tr[data-receipt]").count() == 0
+
+    # The shorthand is read back in figures and in words before saving.
+    page.get_by_label("Số tiền", exact=True).fill("1,5tr")
+    readback.locator("text== 1.500.000 đ").wait_for()
+    assert "Một triệu năm trăm nghìn đồng" in readback.inner_text()
+    assert page.locator("#save").inner_text() == "Lưu và in biên nhận — 1.500.000 đ"
+    page.get_by_label("Đơn vị / địa chỉ").fill("Trường Mầm non Phủ Thông")
+    page.get_by_role("radio", name="Chuyển khoản").check()
+    page.get_by_label("Người ủng hộ đồng ý được nêu tên và số tiền trên màn hình").check()
+    page.get_by_label("Người thu tiền").fill("Hoàng Văn Bình")
+    page.locator("#save").click()
+
+    page.locator("#receipt-no", has_text="KH-2023-0001").wait_for()
+    page.locator('#print-status[data-status="done"]').wait_for()
+    preview = page.locator("#receipt-preview")
+    expect(preview).to_have_js_property("naturalWidth", 576)
+    assert "đã lưu ảnh xem trước" in page.locator("#print-status").inner_text()
+    assert "1.500.000 đ" in page.locator("#panel-summary").inner_text()
+    assert page.locator("#download-bin").is_visible()
+    assert page.locator("#recent tbody tr[data-receipt]").count() == 1
+    assert page.locator("#total-amount").inner_text() == "1.500.000 đ"
+    # The form is cleared for the next donor, who is typed straight away.
+    assert page.get_by_role("textbox", name="Người ủng hộ").input_value() == ""
+    assert page.evaluate("document.activeElement.id") == "donor_name"
+    assert page.get_by_label("Người thu tiền").input_value() == "Hoàng Văn Bình"
+    screenshot(page, "donations-desk")
+
+    page.get_by_role("button", name="In bản sao").click()
+    page.locator("#print-status", has_text="Bản sao").wait_for()
+    page.locator('#print-status[data-status="done"]').wait_for()
+    assert "đã in lại 1 lần" in page.locator("#panel-summary").inner_text()
+
+    page.get_by_role("button", name="Hủy biên nhận…").click()
+    page.get_by_label("Lý do hủy").fill("Người ủng hộ đổi hình thức nộp")
+    page.get_by_role("button", name="Xác nhận hủy").click()
+    page.locator("#void-badge").wait_for(state="visible")
+    assert "Người ủng hộ đổi hình thức nộp" in page.locator("#void-info").inner_text()
+    assert page.get_by_role("button", name="In bản sao").is_disabled()
+    page.locator("#total-amount", has_text="0 đ").wait_for()
+    expect(preview).not_to_have_attribute("src", re.compile("copy="))
+    expect(preview).to_have_js_property("complete", True)
+    expect(preview).to_have_js_property("naturalWidth", 576)
+    screenshot(page, "donations-desk-voided")
+
+    page.goto(live_server.url + "/donations/ledger")
+    assert page.locator("#ledger tbody tr.voided").count() == 1
+    assert "Đã hủy" in page.locator("#ledger").inner_text()
+    screenshot(page, "donations-ledger")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server.url + "/donations")
+    screenshot(page, "donations-desk-phone")
+    assert outside == []
