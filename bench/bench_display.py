@@ -39,10 +39,12 @@ def free_port() -> int:
 
 
 def start_server(data_dir: str, port: int) -> subprocess.Popen:
+    """`python -m kiosk serve` on a fresh data folder; returns once /healthz answers."""
     env = dict(os.environ, KIOSK_DATA_DIR=data_dir, KIOSK_PIN_MC=PIN, KIOSK_PIN_ADMIN="135790",
                KIOSK_PIN_GATE="112233", KIOSK_PIN_CASHIER="445566", PYTHONUNBUFFERED="1")
     process = subprocess.Popen([sys.executable, "-m", "kiosk", "serve", "--host", "127.0.0.1", "--port", str(port)],
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process.port = port
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -137,7 +139,6 @@ def measure(url: str, count: int, rounds: int, pid: int, processes: int, interva
     screens = Screens(url, count, min(processes, count))
     print(f"  ({count} screens connected in {time.perf_counter() - started:.1f} s)", flush=True)
     time.sleep(1.0)                                  # let the snapshots on connect settle
-    memory = rss_mb(pid)
     state = mc.get(url + "/api/agenda", timeout=5).json()
     last = len(state["items"]) - 1
     sent_at, http = {}, []
@@ -157,6 +158,7 @@ def measure(url: str, count: int, rounds: int, pid: int, processes: int, interva
         # A fixed pace instead of waiting for every screen: the measuring must not slow the screens.
         time.sleep(max(0.0, interval - (time.perf_counter() - sent)))
     time.sleep(1.0)
+    memory = rss_mb(pid)                             # the screens are still connected
     arrivals = screens.collect()
     latencies, firsts, missing = [], [], 0
     for rev, sent in sent_at.items():
@@ -170,6 +172,24 @@ def measure(url: str, count: int, rounds: int, pid: int, processes: int, interva
             "http_p50": statistics.median(http), "rss_mb": memory[0], "hwm_mb": memory[1]}
 
 
+def run_level(count: int, args) -> dict:
+    """One level on a fresh server process, so memory figures do not carry over from other levels."""
+    with tempfile.TemporaryDirectory() as data_dir:
+        server = start_server(data_dir, free_port())
+        try:
+            idle = rss_mb(server.pid)[0]
+            result = measure(f"http://127.0.0.1:{server.port}", count, args.rounds, server.pid, args.processes,
+                             args.interval)
+            result["idle_mb"] = idle
+            return result
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=100)
@@ -177,29 +197,18 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2, help="client processes holding the screens")
     parser.add_argument("--interval", type=float, default=0.25, help="seconds between two MC actions")
     args = parser.parse_args()
-    counts = [int(n) for n in args.screens.split(",")]
-    with tempfile.TemporaryDirectory() as data_dir:
-        port = free_port()
-        server = start_server(data_dir, port)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            idle = rss_mb(server.pid)
-            print(f"server pid {server.pid}, idle RSS {idle[0]:.1f} MB")
-            print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-            print(f"{'screens':>7} {'samples':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'first p50':>9} "
-                  f"{'HTTP p50':>9} {'RSS MB':>7}")
-            for count in counts:
-                r = measure(url, count, args.rounds, server.pid, args.processes, args.interval)
-                print(f"{r['screens']:>7} {r['samples']:>7} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['max']:>8.1f} "
-                      f"{r['first_p50']:>9.1f} {r['http_p50']:>9.1f} {r['rss_mb']:>7.1f}"
-                      + (f"  ({r['missing']} states never arrived)" if r["missing"] else ""))
-            print(f"peak RSS (VmHWM) {rss_mb(server.pid)[1]:.1f} MB")
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; {args.rounds} MC actions per level")
+    rows = []
+    for count in (int(n) for n in args.screens.split(",")):
+        rows.append(run_level(count, args))
+    print(f"{'screens':>7} {'samples':>7} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'1st p50':>7} {'HTTP p50':>8} "
+          f"{'RSS idle':>8} {'RSS MB':>7} {'peak MB':>7}")
+    for r in rows:
+        print(f"{r['screens']:>7} {r['samples']:>7} {r['p50']:>7.1f} {r['p99']:>7.1f} {r['max']:>7.1f} "
+              f"{r['first_p50']:>7.1f} {r['http_p50']:>8.1f} {r['idle_mb']:>8.1f} {r['rss_mb']:>7.1f} "
+              f"{r['hwm_mb']:>7.1f}" + (f"  ({r['missing']} states never arrived)" if r["missing"] else ""))
+    print("p50/p99/max: POST sent -> state received, over every screen and action; 1st: the first screen;")
+    print("RSS: the server's VmRSS with the screens connected, after the actions; peak: its VmHWM.")
 
 
 if __name__ == "__main__":

@@ -88,13 +88,19 @@ def _admit(session, ctx: EventContext, row, revoke_reason: str | None, meta: Sca
     return outcome, guest, _answer(outcome, guest, ctx, reason=reason, admitted_at=now)
 
 
+def _replayed(session, meta: ScanMeta) -> dict | None:
+    """The first answer to a retried request (same nonce), marked as a replay; None for a new request."""
+    replay = queries.replayed_response(session, meta.nonce)
+    return None if replay is None else {**replay, "replayed": True}
+
+
 def scan(db: Database, raw: str, meta: ScanMeta, now: dt.datetime | None = None) -> dict:
     """Check in whatever was scanned or typed; every outcome is logged and answered, once per nonce."""
     now = now or utcnow()
     with db.write() as session:
-        replay = queries.replayed_response(session, meta.nonce)
+        replay = _replayed(session, meta)
         if replay is not None:
-            return {**replay, "replayed": True}
+            return replay
         ctx = _context(session)
         code, invitee_id = None, None
         try:
@@ -118,9 +124,9 @@ def admit_by_id(db: Database, invitee_id: int, meta: ScanMeta, now: dt.datetime 
     """Check in someone found by search (no card), with the same atomic rules as a scan."""
     now = now or utcnow()
     with db.write() as session:
-        replay = queries.replayed_response(session, meta.nonce)
+        replay = _replayed(session, meta)
         if replay is not None:
-            return {**replay, "replayed": True}
+            return replay
         ctx = _context(session)
         row = queries.guest_row(session, invitee_id)
         if row is None:
@@ -144,9 +150,9 @@ def walk_in(db: Database, values: dict, meta: ScanMeta, now: dt.datetime | None 
     except PersonError as exc:
         raise CheckInError("bad_phone", exc.message) from None
     with db.write() as session:
-        replay = queries.replayed_response(session, meta.nonce)
+        replay = _replayed(session, meta)
         if replay is not None:
-            return {**replay, "replayed": True}
+            return replay
         ctx = _context(session)
         group = invitee_queries.group_by_key(session, ctx.id, str(values.get("group") or ""))
         if group is None or not group.walk_in:

@@ -61,20 +61,25 @@ def api_checkin():
     return jsonify(result)
 
 
+def _gate_action(action):
+    """Run a gate use case: Vietnamese errors for refusals and bad fields, pushes after success."""
+    try:
+        result = action()
+    except CheckInError as exc:
+        return auth.api_error(exc.code, 404 if exc.code == "not_found" else 400, exc.message)
+    except ValueError as exc:
+        return _bad(f"Trường “{exc}” không hợp lệ.")
+    _after_change(result)
+    return jsonify(result)
+
+
 @bp.post("/api/checkin/by-id")
 @auth.requires_role("gate")
 def api_checkin_by_id():
     body = _body()
     if body is None or not isinstance(body.get("invitee_id"), int):
         return _bad("Thiếu mã khách (invitee_id).")
-    try:
-        result = checkins.admit_by_id(_db(), body["invitee_id"], _meta(body))
-    except CheckInError as exc:
-        return auth.api_error(exc.code, 404, exc.message)
-    except ValueError as exc:
-        return _bad(f"Trường “{exc}” không hợp lệ.")
-    _after_change(result)
-    return jsonify(result)
+    return _gate_action(lambda: checkins.admit_by_id(_db(), body["invitee_id"], _meta(body)))
 
 
 @bp.post("/api/walkins")
@@ -83,15 +88,8 @@ def api_walk_in():
     body = _body()
     if body is None:
         return _bad()
-    try:
-        values = {key: _text(body, key) for key in ("full_name", "group", "organisation", "phone")}
-        result = checkins.walk_in(_db(), values, _meta(body))
-    except CheckInError as exc:
-        return auth.api_error(exc.code, 400, exc.message)
-    except ValueError as exc:
-        return _bad(f"Trường “{exc}” không hợp lệ.")
-    _after_change(result)
-    return jsonify(result)
+    return _gate_action(lambda: checkins.walk_in(
+        _db(), {key: _text(body, key) for key in ("full_name", "group", "organisation", "phone")}, _meta(body)))
 
 
 @bp.post("/api/checkin/undo")

@@ -18,6 +18,8 @@ DEFAULTS: dict[str, object] = {
     "KIOSK_PRINTER_CUTTER": True,
     "KIOSK_TLS": False,
     "DATABASE_URL": None,
+    # The address printed in receipt QR codes; default: the laptop's LAN address and PORT.
+    "KIOSK_PUBLIC_URL": None,
     "KIOSK_BACKUP_MINUTES": 5,
     "KIOSK_BACKUP_KEEP": 24,
     **{f"KIOSK_PIN_{role.upper()}": None for role in ROLES},

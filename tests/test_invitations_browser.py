@@ -31,7 +31,9 @@ def test_upload_a_list_then_download_a_card(page, live_server, tmp_path):
     screenshot(page, "admin-invitees")
     page.get_by_role("link", name="Bà Hoàng Thị Thu Hà").click()
     page.wait_for_selector("img.card-image")
-    assert page.evaluate("document.querySelector('img.card-image').naturalWidth") > 1000
+    # decode() waits for the image to load, however busy the machine is.
+    width = page.locator("img.card-image").evaluate("img => img.decode().then(() => img.naturalWidth)")
+    assert width > 1000
     screenshot(page, "admin-invitee-edit")
     with page.expect_download() as info:
         page.get_by_role("link", name="Tải thẻ (PNG)").click()
