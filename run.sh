@@ -64,6 +64,8 @@ case "${1:-serve}" in
   serve)
     [ $# -gt 0 ] && shift
     ensure_venv
+    # glibc gives every thread its own memory arena; two keep a hundred screens' threads well under 150 MB.
+    export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
     exec "$PY" -m kiosk serve "$@"
     ;;
   *)

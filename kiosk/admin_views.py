@@ -6,7 +6,6 @@ from pathlib import Path
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, send_file, url_for
 
-from display import programme
 from . import auth, dashboard, report, report_files
 from .storage import backup as backups
 from .storage import utcnow
@@ -22,10 +21,11 @@ def _app():
 @bp.get("/admin")
 @auth.requires_role("admin")
 def admin():
-    event, items, groups = load_event_view()
-    described = programme.describe(items, event.timezone)
-    return render_template("admin.html", event=event, items=described, groups=groups,
-                           warnings=programme.warnings(described), dashboard=dashboard.snapshot(_app()))
+    from display.control import programme_view
+    event, _items, groups = load_event_view()
+    view = programme_view(_app())
+    return render_template("admin.html", event=event, items=view["items"], groups=groups,
+                           warnings=view["warnings"], dashboard=dashboard.snapshot(_app()))
 
 
 @bp.get("/api/dashboard")

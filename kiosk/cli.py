@@ -15,7 +15,7 @@ from .storage import staff
 
 STATIONS = (("Quản trị", "/admin"), ("Cổng đón tiếp", "/gate"), ("Dẫn chương trình", "/mc"),
             ("Màn hình máy chiếu", "/display"), ("Màn hình sảnh", "/display/lobby"),
-            ("Bàn ủng hộ", "/donations"))
+            ("Màn hình chào khách", "/display/welcome"), ("Bàn ủng hộ", "/donations"))
 ROLE_NAMES = {"admin": "Quản trị", "gate": "Cổng đón tiếp", "mc": "Dẫn chương trình", "cashier": "Bàn ủng hộ"}
 
 

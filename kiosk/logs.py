@@ -8,6 +8,14 @@ from pathlib import Path
 _MARK = "_kiosk_handler"
 
 
+class _WebSocketCloseNoise(logging.Filter):
+    """Drop Werkzeug's "Bad request syntax" lines: they are the bytes of a closed WebSocket, not an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return "Bad request syntax" not in message and "Bad request version" not in message
+
+
 def configure_logging(data_dir: str | Path, level: int = logging.INFO) -> None:
     """Attach the kiosk's handlers once (create_app may run many times in tests)."""
     root = logging.getLogger()
@@ -28,6 +36,9 @@ def configure_logging(data_dir: str | Path, level: int = logging.INFO) -> None:
         setattr(handler, _MARK, log_file)
         root.addHandler(handler)
     # One line per HTTP request would drown the console at the gate's scan rate.
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    werkzeug_log = logging.getLogger("werkzeug")
+    werkzeug_log.setLevel(logging.ERROR)
+    if not any(isinstance(f, _WebSocketCloseNoise) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(_WebSocketCloseNoise())
     logging.getLogger("engineio.server").setLevel(logging.WARNING)
     logging.getLogger("socketio.server").setLevel(logging.WARNING)

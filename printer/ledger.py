@@ -222,9 +222,6 @@ def screen_part(summary: dict, recent: list, fund_name: str | None) -> dict:
         "total_vnd": summary["total_vnd"],
         "total_label": summary["total_label"],
         "total_words": amount_in_words(summary["total_vnd"]) if summary["total_vnd"] else None,
-        "recent_donors": [
-            {"name": d.donor_name, "organisation": d.organisation, "amount_vnd": d.amount_vnd,
-             "amount_label": format_vnd(d.amount_vnd)}
-            for d in recent
-        ],
+        # Public (any screen can read it): names of donors who agreed, never what each one gave.
+        "recent_donors": [{"name": d.donor_name, "organisation": d.organisation} for d in recent],
     }

@@ -247,7 +247,7 @@
       setText("mc-donation-count", d ? d.count + " lượt ủng hộ" : "");
       var donors = (d && d.recent_donors ? d.recent_donors : []).map(function (donor) {
         if (typeof donor === "string") return donor;
-        return [donor.name, donor.organisation].filter(Boolean).join(", ") + (donor.amount_label ? ": " + donor.amount_label : "");
+        return [donor.name, donor.organisation].filter(Boolean).join(", ");
       }).filter(Boolean);
       setText("mc-donation-donors", donors.length ? "Mới nhất: " + donors.join("; ") : "");
     }
