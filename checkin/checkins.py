@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import Counter
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -33,6 +34,22 @@ class EventContext:
 def _context(session) -> EventContext:
     event_id, timezone, starts_at, vip_max_rank = queries.event_facts(session)
     return EventContext(event_id, ZoneInfo(timezone), starts_at, vip_max_rank or 0)
+
+
+# The event's facts hardly ever change during a day; reading them once per few seconds keeps that query
+# out of the gate's serialised write path.
+CONTEXT_SECONDS = 5.0
+_contexts: dict[str, tuple[float, EventContext]] = {}
+
+
+def _cached_context(db: Database) -> EventContext:
+    cached = _contexts.get(db.url)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    with db.read() as session:
+        ctx = _context(session)
+    _contexts[db.url] = (time.monotonic() + CONTEXT_SECONDS, ctx)
+    return ctx
 
 
 def _guest(row, ctx: EventContext) -> Guest:
@@ -97,37 +114,44 @@ def _replayed(session, meta: ScanMeta) -> dict | None:
 def scan(db: Database, raw: str, meta: ScanMeta, now: dt.datetime | None = None) -> dict:
     """Check in whatever was scanned or typed; every outcome is logged and answered, once per nonce."""
     now = now or utcnow()
-    with db.write() as session:
+    try:
+        code, problem = parse_scan(raw).code, None
+    except CodeError as exc:
+        code, problem = None, exc.code
+
+    ctx = _cached_context(db)
+
+    def work(session) -> dict:
         replay = _replayed(session, meta)
         if replay is not None:
             return replay
-        ctx = _context(session)
-        code, invitee_id = None, None
-        try:
-            code = parse_scan(raw).code
-        except CodeError as exc:
-            outcome, response = INVALID, _answer(INVALID, None, ctx, reason=exc.code)
+        invitee_id = None
+        row = queries.guest_by_code(session, code) if code else None
+        if problem is not None:
+            outcome, response = INVALID, _answer(INVALID, None, ctx, reason=problem)
+        elif row is None:
+            outcome, response = UNKNOWN, _answer(UNKNOWN, None, ctx)
         else:
-            row = queries.guest_by_code(session, code)
-            if row is None:
-                outcome, response = UNKNOWN, _answer(UNKNOWN, None, ctx)
-            else:
-                invitee_id = row.id
-                revoke_reason = row.revoke_reason or ("Thư mời đã bị huỷ" if row.revoked_at else None)
-                outcome, _guest_obj, response = _admit(session, ctx, row, revoke_reason, meta, now)
+            invitee_id = row.id
+            revoke_reason = row.revoke_reason or ("Thư mời đã bị huỷ" if row.revoked_at else None)
+            outcome, _guest_obj, response = _admit(session, ctx, row, revoke_reason, meta, now)
         queries.log_scan(session, event_id=ctx.id, kind="scan", raw=raw[:500], code=code, outcome=outcome,
                          invitee_id=invitee_id, meta=meta, reason=response["reason"], response=response, now=now)
         return response
+
+    return db.batched(work)
 
 
 def admit_by_id(db: Database, invitee_id: int, meta: ScanMeta, now: dt.datetime | None = None) -> dict:
     """Check in someone found by search (no card), with the same atomic rules as a scan."""
     now = now or utcnow()
-    with db.write() as session:
+
+    ctx = _cached_context(db)
+
+    def work(session) -> dict:
         replay = _replayed(session, meta)
         if replay is not None:
             return replay
-        ctx = _context(session)
         row = queries.guest_row(session, invitee_id)
         if row is None:
             raise CheckInError("not_found")
@@ -137,6 +161,8 @@ def admit_by_id(db: Database, invitee_id: int, meta: ScanMeta, now: dt.datetime 
         queries.log_scan(session, event_id=ctx.id, kind="search", raw=None, code=code, outcome=outcome,
                          invitee_id=invitee_id, meta=meta, reason=response["reason"], response=response, now=now)
         return response
+
+    return db.batched(work)
 
 
 def walk_in(db: Database, values: dict, meta: ScanMeta, now: dt.datetime | None = None) -> dict:
@@ -149,11 +175,13 @@ def walk_in(db: Database, values: dict, meta: ScanMeta, now: dt.datetime | None 
         phone = normalise_phone(values.get("phone"))
     except PersonError as exc:
         raise CheckInError("bad_phone", exc.message) from None
-    with db.write() as session:
+
+    ctx = _cached_context(db)
+
+    def work(session) -> dict:
         replay = _replayed(session, meta)
         if replay is not None:
             return replay
-        ctx = _context(session)
         group = invitee_queries.group_by_key(session, ctx.id, str(values.get("group") or ""))
         if group is None or not group.walk_in:
             raise CheckInError("group_not_walk_in")
@@ -166,6 +194,8 @@ def walk_in(db: Database, values: dict, meta: ScanMeta, now: dt.datetime | None 
         queries.log_scan(session, event_id=ctx.id, kind="walk_in", raw=None, code=None, outcome=OK,
                          invitee_id=person.id, meta=meta, reason=None, response=response, now=now)
         return response
+
+    return db.batched(work)
 
 
 def undo(db: Database, invitee_id: int, reason: str, meta: ScanMeta, now: dt.datetime | None = None) -> dict:

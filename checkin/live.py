@@ -8,7 +8,10 @@ from display import push
 from . import checkins
 from .checkins import EventContext
 
-GREETED = ("ok",)
+# While people stream in, counts refresh twice a second and the MC's roster (the whole show state) once:
+# recomputing them for every scan would cost more than the scans.
+STATS_DELAY = 0.5
+ROSTER_DELAY = 1.0
 
 
 def setup(app: Flask) -> None:
@@ -32,7 +35,7 @@ def push_stats(app: Flask) -> None:
 
 def after_checkin(app: Flask, result: dict) -> None:
     """After a scan, search admission or walk-in: greet, and refresh counts and roster soon."""
-    push.coalesced(app, "checkin.stats", push_stats)
+    push.coalesced(app, "checkin.stats", push_stats, STATS_DELAY)
     guest = result.get("delegate")
     if result.get("result") != "ok" or guest is None or result.get("walk_in"):
         return
@@ -42,10 +45,10 @@ def after_checkin(app: Flask, result: dict) -> None:
             "greeting": f"Kính chào {guest['addressed']}", "title": guest.get("title"),
             "organisation": guest.get("organisation"), "seat": guest.get("seat"), "vip": guest.get("vip"),
         }, namespace=push.NAMESPACE)
-    push.schedule_broadcast(app)
+    push.coalesced(app, "checkin.roster", push.broadcast_state, ROSTER_DELAY)
 
 
 def after_undo(app: Flask) -> None:
     """After an undo: counts and roster change."""
-    push.coalesced(app, "checkin.stats", push_stats)
-    push.schedule_broadcast(app)
+    push.coalesced(app, "checkin.stats", push_stats, STATS_DELAY)
+    push.coalesced(app, "checkin.roster", push.broadcast_state, ROSTER_DELAY)

@@ -106,8 +106,8 @@ def schedule_screens_push(app: Flask) -> None:
     coalesced(app, "display.screens_push", push_screens)
 
 
-def coalesced(app: Flask, key: str, send: Callable[[Flask], object]) -> None:
-    """Call `send(app)` once, COALESCE_SECONDS from now, however often this is called meanwhile (per key)."""
+def coalesced(app: Flask, key: str, send: Callable[[Flask], object], delay: float = COALESCE_SECONDS) -> None:
+    """Call `send(app)` once, `delay` seconds from now, however often this is called meanwhile (per key)."""
     lock = app.extensions.setdefault(key + "_lock", threading.Lock())
     with lock:
         if app.extensions.get(key + "_pending"):
@@ -122,6 +122,6 @@ def coalesced(app: Flask, key: str, send: Callable[[Flask], object]) -> None:
         except Exception:  # noqa: BLE001
             log.exception("Deferred push %s failed", key)
 
-    timer = threading.Timer(COALESCE_SECONDS, run)
+    timer = threading.Timer(delay, run)
     timer.daemon = True
     timer.start()

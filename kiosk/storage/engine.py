@@ -4,11 +4,15 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from contextlib import contextmanager, nullcontext
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from .group_commit import GroupCommitter
+
+T = TypeVar("T")
 
 
 def utcnow() -> dt.datetime:
@@ -63,6 +67,7 @@ class Database:
         # at once; left to SQLite's busy handler they sleep in growing steps (up to 100 ms) and the gate's
         # p99 goes to a second. Other processes (the CLI) still meet the busy timeout.
         self._write_lock = threading.Lock() if self.is_sqlite else nullcontext()
+        self._committer = GroupCommitter(self.write)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -77,6 +82,12 @@ class Database:
             with session.begin():
                 yield session
 
+    def batched(self, work: Callable[[Session], T]) -> T:
+        """Run `work(session)` in a write transaction shared with concurrent callers (one fsync for all);
+        returns once that transaction is committed. For the gate's many small writes."""
+        return self._committer.submit(work)
+
     def dispose(self) -> None:
         """Close every pooled connection (tests, restore, shutdown)."""
+        self._committer.stop()
         self.engine.dispose()
