@@ -27,6 +27,13 @@ def setup(app: Flask) -> None:
     push.register_state_part(app, "roster", roster_part)
 
 
+def greeting(honorific: str | None, name: str) -> str:
+    """'Kính chào đồng chí Nguyễn Văn A': in mid-sentence the honorific is written in lower case."""
+    if honorific:
+        return f"Kính chào {honorific[0].lower()}{honorific[1:]} {name}"
+    return f"Kính chào {name}"
+
+
 def push_stats(app: Flask) -> None:
     """Send the live counts to every screen and staff page now."""
     app.extensions["kiosk.socketio"].emit("stats", checkins.stats(app.extensions["kiosk.db"]),
@@ -42,7 +49,7 @@ def after_checkin(app: Flask, result: dict) -> None:
     if not result.get("replayed"):
         # Only name, honorific, title, organisation and seat reach a screen: never a phone number.
         app.extensions["kiosk.socketio"].emit("greet", {
-            "greeting": f"Kính chào {guest['addressed']}", "title": guest.get("title"),
+            "greeting": greeting(guest.get("honorific"), guest["full_name"]), "title": guest.get("title"),
             "organisation": guest.get("organisation"), "seat": guest.get("seat"), "vip": guest.get("vip"),
         }, namespace=push.NAMESPACE)
     push.coalesced(app, "checkin.roster", push.broadcast_state, ROSTER_DELAY)
