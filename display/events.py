@@ -4,7 +4,7 @@ Nothing here changes the show: control goes through authenticated HTTP (display/
 """
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import current_app, request
 from flask_socketio import Namespace, emit
 
 from kiosk import auth
@@ -58,10 +58,8 @@ class DisplayNamespace(_Guarded):
 class McNamespace(_Guarded):
     """MC pages connect here with their login; they receive the list of screens."""
 
+    @auth.socket_requires_role("mc")
     def on_connect(self, auth_data=None):
-        g.pop("kiosk_role", None)
-        if not auth.role_allows(auth.current_role(), ("mc",)):
-            return False
         emit("screens", push.screen_list(current_app._get_current_object()))
         return None
 

@@ -95,17 +95,24 @@ def requires_role(*allowed: str):
 
 
 def socket_requires_role(*allowed: str):
-    """Guard a Socket.IO handler: the role is checked on every event, not only at connect."""
+    """Guard a Socket.IO handler: the role is checked on every event, not only at connect.
+
+    A refused connect handler returns False (Socket.IO then rejects the connection); a refused event
+    answers {"error", "message"} to the client's acknowledgement.
+    """
 
     def decorate(handler):
+        is_connect = handler.__name__ in ("on_connect", "connect")
+
         @functools.wraps(handler)
         def guarded(*args, **kwargs):
             g.pop("kiosk_role", None)
             role = current_role()
             if not role_allows(role, allowed):
                 code = "login_required" if role is None else "forbidden"
-                return {"error": code, "message": MESSAGES[code]}
+                return False if is_connect else {"error": code, "message": MESSAGES[code]}
             return handler(*args, **kwargs)
+        guarded.kiosk_roles = allowed
         return guarded
     return decorate
 

@@ -110,7 +110,7 @@ def test_admin_arrivals_page_updates_live_after_a_scan(page, live_server):
     _id, code, name = first_non_vip(live_server.app)
     gate.post(live_server.url + "/api/checkin", json={"code": code}, timeout=5)
     page.wait_for_selector("#s-present:text('1')", timeout=5000)
-    page.wait_for_function(f"document.querySelectorAll('#absent-table tbody tr').length === {absent_before - 1}")
+    page.wait_for_function(f"() => document.querySelectorAll('#absent-table tbody tr').length === {absent_before - 1}")
     assert name not in page.locator("#absent-table").inner_text()
     screenshot(page, "admin-arrivals")
 
