@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from kiosk.storage import Database, utcnow
@@ -211,8 +211,10 @@ def undo(db: Database, invitee_id: int, reason: str, meta: ScanMeta, now: dt.dat
         undone_at = queries.undo_admission(session, invitee_id)
         if undone_at is None:
             raise CheckInError("not_checked_in")
+        # No nonce: an undo is not replayed, and its nonce must never block a later scan's.
         queries.log_scan(session, event_id=ctx.id, kind="undo", raw=None, code=None, outcome="undone",
-                         invitee_id=invitee_id, meta=meta, reason=reason, response=None, now=now)
+                         invitee_id=invitee_id, meta=replace(meta, nonce=None), reason=reason, response=None,
+                         now=now)
         return {"undone": True, "invitee_id": invitee_id, "was_checked_in_at": undone_at.isoformat()}
 
 

@@ -15,9 +15,10 @@ COLUMNS = (("Họ và tên", "full_name"), ("Danh xưng", "honorific"), ("Chức
            ("Đơn vị", "organisation"), ("Nhóm", "group"), ("Thứ tự", "protocol_rank"),
            ("Khu vực/ghế", "seat"), ("Điện thoại", "phone"), ("Ghi chú", "note"))
 # Other spellings organisers use for the same columns (compared folded, without spaces or punctuation).
+# Not "STT": in office lists it is the row number, not the protocol rank.
 ALIASES = {"hoten": "full_name", "ten": "full_name", "hovaten": "full_name", "danhxung": "honorific",
            "chucvu": "title", "chucdanh": "title", "donvi": "organisation", "coquan": "organisation",
-           "nhom": "group", "thanhphan": "group", "thutu": "protocol_rank", "stt": "protocol_rank",
+           "nhom": "group", "thanhphan": "group", "thutu": "protocol_rank",
            "khuvucghe": "seat", "khuvuc": "seat", "ghe": "seat", "chongoi": "seat", "dienthoai": "phone",
            "sodienthoai": "phone", "sdt": "phone", "ghichu": "note"}
 EXCEL_ERRORS = ("#REF!", "#N/A", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!")

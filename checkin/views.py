@@ -37,6 +37,12 @@ def _meta(body: dict) -> checkins.ScanMeta:
                              client_at=_text(body, "client_time", 40))
 
 
+def _invitee_id(body: dict | None) -> int | None:
+    """A positive row id from the body (not a bool, not beyond SQLite's 64 bits)."""
+    value = body.get("invitee_id") if body else None
+    return value if type(value) is int and 0 < value < 2**63 else None
+
+
 def _bad(message: str = "Yêu cầu không hợp lệ."):
     return auth.api_error("bad_request", 400, message)
 
@@ -77,7 +83,7 @@ def _gate_action(action):
 @auth.requires_role("gate")
 def api_checkin_by_id():
     body = _body()
-    if body is None or not isinstance(body.get("invitee_id"), int):
+    if _invitee_id(body) is None:
         return _bad("Thiếu mã khách (invitee_id).")
     return _gate_action(lambda: checkins.admit_by_id(_db(), body["invitee_id"], _meta(body)))
 
@@ -96,12 +102,14 @@ def api_walk_in():
 @auth.requires_role("admin")
 def api_undo():
     body = _body()
-    if body is None or not isinstance(body.get("invitee_id"), int) or not isinstance(body.get("reason"), str):
+    if _invitee_id(body) is None or not isinstance(body.get("reason"), str):
         return _bad("Cần invitee_id và lý do (reason).")
     try:
         result = checkins.undo(_db(), body["invitee_id"], body["reason"][:500], _meta(body))
-    except CheckInError as exc:
+    except CheckInError as exc:  # before ValueError, which it extends
         return auth.api_error(exc.code, 404 if exc.code == "not_found" else 400, exc.message)
+    except ValueError as exc:
+        return _bad(f"Trường “{exc}” không hợp lệ.")
     live.after_undo(current_app._get_current_object())
     return jsonify(result)
 

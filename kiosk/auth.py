@@ -147,13 +147,13 @@ def client_address() -> str:
 
 def attempt_login(role: str, pin: str) -> tuple[str, int, dict]:
     """Check a PIN with the throttle; return (outcome code, HTTP status, extra fields)."""
-    throttle = current_app.extensions["kiosk.throttle"]
-    client = client_address()
-    wait = throttle.wait_seconds(client)
-    if wait:
-        return "throttled", 429, {"retry_after": wait}
     if role not in ROLES:
         return "unknown_role", 400, {}
+    throttle = current_app.extensions["kiosk.throttle"]
+    client = client_address()
+    wait = throttle.begin(client)
+    if wait:
+        return "throttled", 429, {"retry_after": wait}
     db = current_app.extensions["kiosk.db"]
     with db.read() as db_session:
         ok = staff.check_pin(db_session, role, pin)

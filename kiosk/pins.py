@@ -52,25 +52,43 @@ class LoginThrottle:
     def wait_seconds(self, client: str) -> int:
         """Seconds the client must still wait before trying again (0 when it may try)."""
         with self._lock:
-            until = self._locked_until.get(client)
-            if until is None:
-                return 0
-            remaining = until - self._clock()
-            if remaining <= 0:
-                del self._locked_until[client]
-                return 0
-            return max(1, int(remaining + 0.999))
+            return self._remaining(client)
+
+    def begin(self, client: str) -> int:
+        """Count an attempt before its PIN is checked; return the wait if the client must not try now.
+
+        Counting first means a burst of parallel attempts gets at most `max_failures` PIN checks."""
+        with self._lock:
+            remaining = self._remaining(client)
+            if remaining:
+                return remaining
+            count = self._failures.get(client, 0)
+            if count >= self.max_failures:
+                return self._lock_out(client)
+            self._failures[client] = count + 1
+            return 0
 
     def failed(self, client: str) -> int:
-        """Record a wrong PIN; return the wait now imposed (0 while under the limit)."""
+        """After a wrong PIN (counted by begin): return the wait now imposed (0 while under the limit)."""
         with self._lock:
-            count = self._failures.get(client, 0) + 1
-            if count >= self.max_failures:
-                self._failures.pop(client, None)
-                self._locked_until[client] = self._clock() + self.lockout_seconds
-                return int(self.lockout_seconds)
-            self._failures[client] = count
+            if self._failures.get(client, 0) >= self.max_failures:
+                return self._lock_out(client)
             return 0
+
+    def _lock_out(self, client: str) -> int:
+        self._failures.pop(client, None)
+        self._locked_until[client] = self._clock() + self.lockout_seconds
+        return int(self.lockout_seconds)
+
+    def _remaining(self, client: str) -> int:
+        until = self._locked_until.get(client)
+        if until is None:
+            return 0
+        remaining = until - self._clock()
+        if remaining <= 0:
+            del self._locked_until[client]
+            return 0
+        return max(1, int(remaining + 0.999))
 
     def succeeded(self, client: str) -> None:
         """A right PIN clears the client's count."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_file, url_for
@@ -151,9 +152,13 @@ def health():
 
 def _safe_next(target: str | None) -> str | None:
     """Only same-site paths may be redirected to after login."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    # Browsers and Werkzeug drop tabs and newlines ("/\t/evil" becomes "//evil"): refuse them all.
+    if any(ord(ch) <= 0x20 or ch == "\\" for ch in target):
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
 
 
 @bp.app_template_filter("local")

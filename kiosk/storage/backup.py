@@ -11,6 +11,8 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 PREFIX = "kiosk-"
 SUFFIX = ".sqlite3"
+# The copy saved before a restore is named apart, so pruning the automatic backups never deletes it.
+SAFETY_PREFIX = "truoc-khoi-phuc-"
 
 
 class BackupError(RuntimeError):
@@ -29,7 +31,8 @@ def _copy(source: Path, target: Path) -> None:
     src = sqlite3.connect(source, timeout=30)
     dst = sqlite3.connect(target)
     try:
-        src.backup(dst, pages=1024)
+        # In one step: copying in slices restarts whenever the gate writes, and might never finish.
+        src.backup(dst, pages=-1)
         ok = dst.execute("PRAGMA quick_check").fetchone()[0]
         if ok != "ok":
             raise BackupError(f"Bản sao lưu bị lỗi: {ok}")
@@ -38,13 +41,18 @@ def _copy(source: Path, target: Path) -> None:
         src.close()
 
 
-def take_backup(db_file: Path, folder: Path, keep: int, now: dt.datetime, label: str = "") -> Path:
-    """Write a snapshot into `folder`, keep only the newest `keep`, return its path."""
+def take_backup(db_file: Path, folder: Path, keep: int, now: dt.datetime, prefix: str = PREFIX) -> Path:
+    """Write a snapshot into `folder`, keep only the newest `keep` automatic ones, return its path."""
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"{PREFIX}{now.astimezone(dt.timezone.utc):%Y%m%d-%H%M%S}{('-' + label) if label else ''}{SUFFIX}"
-    target = folder / name
-    partial = target.with_suffix(".part")
-    _copy(db_file, partial)
+    target = folder / f"{prefix}{now.astimezone(dt.timezone.utc):%Y%m%d-%H%M%S}{SUFFIX}"
+    if target.exists():  # two backups in the same second (button and timer): keep both
+        target = folder / f"{target.stem}-{os.getpid()}-{threading.get_ident()}{SUFFIX}"
+    partial = target.with_suffix(f".{threading.get_ident()}.part")
+    try:
+        _copy(db_file, partial)
+    except sqlite3.Error as exc:
+        partial.unlink(missing_ok=True)
+        raise BackupError(f"Không sao lưu được: {exc}") from None
     os.replace(partial, target)
     for old in list_backups(folder)[keep:]:
         old.unlink(missing_ok=True)
@@ -80,7 +88,7 @@ def check_backup(path: Path) -> str:
 def restore(backup: Path, db_file: Path, folder: Path, now: dt.datetime) -> Path:
     """Replace the database with a backup, after saving the current one; return that safety copy."""
     check_backup(backup)
-    safety = take_backup(db_file, folder, keep=10_000, now=now, label="truoc-khi-khoi-phuc") \
+    safety = take_backup(db_file, folder, keep=10_000, now=now, prefix=SAFETY_PREFIX) \
         if db_file.exists() else None
     src = sqlite3.connect(backup)
     dst = sqlite3.connect(db_file, timeout=30)

@@ -14,11 +14,23 @@ from concurrent.futures import Future
 from typing import Callable
 
 MAX_BATCH = 64
+# A caller never waits forever: a wedged disk gives the gate an error it can retry (same nonce).
+WAIT_SECONDS = 30
 _STOP = object()
 
 
 class _Abandoned(Exception):
     """The lone item of a batch failed; its caller already has the error and nothing was written."""
+
+
+def _settle(future: Future, result=None, error: BaseException | None = None) -> None:
+    """Answer a caller once; a second answer (after a failed rollback) is ignored."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 class GroupCommitter:
@@ -35,7 +47,7 @@ class GroupCommitter:
         self._ensure_thread()
         future: Future = Future()
         self._queue.put((work, future))
-        return future.result()
+        return future.result(timeout=WAIT_SECONDS)
 
     def _ensure_thread(self) -> None:
         if self._thread is None:
@@ -59,7 +71,11 @@ class GroupCommitter:
                     self._queue.put(_STOP)
                     break
                 batch.append(item)
-            self._apply(batch)
+            try:
+                self._apply(batch)
+            except BaseException as exc:  # the thread must outlive any batch: fail it, keep serving
+                for _work, future in batch:
+                    _settle(future, error=exc)
 
     def _apply(self, batch: list) -> None:
         outcomes = []
@@ -71,7 +87,7 @@ class GroupCommitter:
                     try:
                         outcomes.append((future, work(session), None))
                     except Exception as exc:
-                        future.set_exception(exc)
+                        _settle(future, error=exc)
                         raise _Abandoned() from exc
                 else:
                     for work, future in batch:
@@ -84,13 +100,10 @@ class GroupCommitter:
             return
         except Exception as exc:  # the commit itself failed: nothing in the batch was written
             for _work, future in batch:
-                future.set_exception(exc)
+                _settle(future, error=exc)
             return
         for future, result, error in outcomes:
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(result)
+            _settle(future, result, error)
 
     def stop(self) -> None:
         """Let the thread finish what is queued and end."""

@@ -243,8 +243,11 @@
 
   // ---- Walk-ins ---------------------------------------------------------------------------------
   var dialog = $("walkin-dialog");
+  // One nonce per person registered: a second press after a lost reply returns the first registration.
+  var walkinNonce = null;
   $("walkin-button").addEventListener("click", function () {
     $("walkin-form").reset(); $("walkin-error").hidden = true;
+    walkinNonce = nonce();
     dialog.showModal(); $("walkin-name").focus();
   });
   $("walkin-cancel").addEventListener("click", function () { dialog.close(); input.focus(); });
@@ -253,7 +256,7 @@
     var form = new FormData($("walkin-form"));
     var body = { full_name: form.get("full_name"), group: form.get("group"),
                  organisation: form.get("organisation") || null, phone: form.get("phone") || null,
-                 nonce: nonce(), gate: gateInput.value.trim() || "Cổng chính" };
+                 nonce: walkinNonce, gate: gateInput.value.trim() || "Cổng chính" };
     post("/api/walkins", body).then(function (res) {
       if (res.status === 200) { dialog.close(); show(res.data); input.focus(); }
       else { $("walkin-error").hidden = false; $("walkin-error").textContent = res.data.message; }
