@@ -111,3 +111,11 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def browser_login(page, live_server, role: str, path: str) -> None:
+    """Log a browser page in through the PIN form, as staff do, and land on `path`."""
+    page.goto(live_server.url + f"/login?role={role}&next={path}")
+    page.get_by_label("Mã PIN").fill(PINS[role])
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(live_server.url + path)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import ARTIFACTS, PINS, screenshot
+from .conftest import ARTIFACTS, browser_login, screenshot
 from .gate_helpers import first_non_vip
 from .test_gate_live import _login
 
@@ -11,10 +11,7 @@ pytestmark = pytest.mark.browser
 
 
 def _admin(page, live_server, path):
-    page.goto(live_server.url + f"/login?role=admin&next={path}")
-    page.get_by_label("Mã PIN").fill(PINS["admin"])
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url(live_server.url + path)
+    browser_login(page, live_server, "admin", path)
 
 
 def test_dashboard_count_changes_after_a_scan(page, live_server):

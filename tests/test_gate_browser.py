@@ -3,17 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import PINS, screenshot
+from .conftest import browser_login, screenshot
 from .gate_helpers import first_non_vip, invitations
 
 pytestmark = pytest.mark.browser
 
 
 def _open_gate(page, live_server):
-    page.goto(live_server.url + "/login?role=gate&next=/gate")
-    page.get_by_label("Mã PIN").fill(PINS["gate"])
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url(live_server.url + "/gate")
+    browser_login(page, live_server, "gate", "/gate")
     page.wait_for_selector(".link-dot.on")
 
 
@@ -100,9 +97,7 @@ def test_a_scan_made_offline_is_queued_and_sent_later(page, live_server):
 
 
 def test_admin_arrivals_page_updates_live_after_a_scan(page, live_server):
-    page.goto(live_server.url + "/login?role=admin&next=/admin/arrivals")
-    page.get_by_label("Mã PIN").fill(PINS["admin"])
-    page.get_by_role("button", name="Đăng nhập").click()
+    browser_login(page, live_server, "admin", "/admin/arrivals")
     page.wait_for_selector("#s-present:text('0')")
     absent_before = page.locator("#absent-table tbody tr").count()
     from .test_gate_live import _login

@@ -7,17 +7,14 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from .conftest import PINS, screenshot
+from .conftest import browser_login, screenshot
 from .invitee_files import xlsx_bytes
 
 pytestmark = pytest.mark.browser
 
 
 def _login_admin(page, live_server):
-    page.goto(live_server.url + "/login?role=admin&next=/admin/invitees")
-    page.get_by_label("Mã PIN").fill(PINS["admin"])
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url(live_server.url + "/admin/invitees")
+    browser_login(page, live_server, "admin", "/admin/invitees")
 
 
 def test_upload_a_list_then_download_a_card(page, live_server, tmp_path):
