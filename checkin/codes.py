@@ -115,13 +115,3 @@ def parse_scan(raw: str) -> Scan:
     if not is_valid(text):
         raise CodeError("invalid")
     return Scan(code=text, raw=raw)
-
-
-def looks_like_code(raw: str) -> bool:
-    """True when the gate should treat input as a scan rather than a name search."""
-    text = _payload(raw)
-    upper = text.upper()
-    if upper.startswith(PREFIX) and len(upper) >= CODE_LENGTH - 2:
-        return True
-    # Mangled scans ("TMB7K2..." typed through Telex) still look code-shaped: long, no spaces, digits.
-    return len(text) >= CODE_LENGTH - 2 and sum(ch.isdigit() for ch in text) >= 4 and " " not in (raw or "").strip()

@@ -11,7 +11,6 @@ from .codes import REASONS as CODE_REASONS
 
 # The contract's outcomes (DESIGN.md, POST /api/checkin).
 OK, ALREADY, UNKNOWN, REVOKED, INVALID = "ok", "already_checked_in", "unknown", "revoked", "invalid"
-FAILURES = (UNKNOWN, REVOKED, INVALID)
 
 
 class CheckInError(ValueError):

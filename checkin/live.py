@@ -1,9 +1,12 @@
 """What the gate pushes to screens: live counts, greetings for arriving delegates, the MC's roster."""
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import Flask
 
 from display import push
+from kiosk.storage import checkins as queries
 
 from . import checkins
 from .checkins import EventContext
@@ -18,9 +21,6 @@ def setup(app: Flask) -> None:
     """Put the roster of dignitaries present into every show state the screens receive."""
 
     def roster_part(session, event):
-        from zoneinfo import ZoneInfo
-
-        from kiosk.storage import checkins as queries
         ctx = EventContext(event.id, ZoneInfo(event.timezone), event.starts_at, event.vip_max_rank or 0)
         return checkins.roster_entries(queries.present_delegates(session, event.id, ctx.vip_max_rank), ctx)
 

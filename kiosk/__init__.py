@@ -82,8 +82,3 @@ def initialise(db: Database, cfg: dict, event_file: str | Path | None = None) ->
             invitee_queries.ensure_codes(session, event.id, now, new_code)
         env_pins = {role: cfg.get(f"KIOSK_PIN_{role.upper()}") for role in ROLES}
         return staff.sync_pins(session, env_pins, now)
-
-
-def get_db(app: Flask) -> Database:
-    """The app's database handle."""
-    return app.extensions["kiosk.db"]

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Flask
 
 from .report import METHODS
+from .storage import events as event_queries
 from .storage import report as report_queries
 from .storage import utcnow
+from .storage.backup import list_backups
 from .vietnamese import format_time, format_vnd
 
 
@@ -21,7 +24,6 @@ def _ten_minutes(moment: dt.datetime, zone: ZoneInfo) -> str:
 def donations_summary(app: Flask) -> dict:
     """Count, total, by method and per ten minutes, voided gifts left out, straight from the ledger."""
     with app.extensions["kiosk.db"].read() as session:
-        from .storage import events as event_queries
         event = event_queries.current_event(session)
         gifts = report_queries.donations(session, event.id)
     zone = ZoneInfo(event.timezone)
@@ -81,9 +83,6 @@ def snapshot(app: Flask) -> dict:
 
 def last_backup(app: Flask) -> dict | None:
     """When the newest backup in the data folder was taken."""
-    from pathlib import Path
-
-    from .storage.backup import list_backups
     newest = next(iter(list_backups(Path(app.config["KIOSK_DATA_DIR"]) / "backups")), None)
     if newest is None:
         return None

@@ -15,6 +15,8 @@ METHODS = {"cash": "Tiền mặt", "transfer": "Chuyển khoản"}
 OUTCOMES = {"ok": "Cho vào", "already_checked_in": "Đã vào trước đó", "unknown": "Không có trong danh sách",
             "revoked": "Thư mời đã thu hồi", "invalid": "Mã không hợp lệ", "undone": "Huỷ lượt vào"}
 KINDS = {"scan": "Quét mã", "search": "Tìm tên", "walk_in": "Khách vãng lai", "undo": "Huỷ lượt vào"}
+# The default event's group keys for the school's staff and students (the office reports them apart);
+# an event file that names its groups differently shows 0 on these two lines.
 STAFF_GROUPS = ("giao-vien-thcs-phu-thong",)
 STUDENT_GROUPS = ("hoc-sinh-thcs-phu-thong",)
 

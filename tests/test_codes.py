@@ -137,12 +137,3 @@ def test_a_typo_is_invalid_and_mangled_input_asks_to_turn_off_the_ime():
     assert "Unikey/EVKey" in codes.REASONS["ime_mangled"]
     with pytest.raises(CodeError, match="ime_mangled"):
         parse_scan("TMđB7K29QH4T3NC88V5")
-
-
-def test_looks_like_code_separates_scans_from_name_searches():
-    code = new_code()
-    assert codes.looks_like_code(code) and codes.looks_like_code(code.lower() + "\r")
-    assert codes.looks_like_code(codes.display_form(code))
-    assert not codes.looks_like_code("nguyen thi lan")
-    assert not codes.looks_like_code("Lan")
-    assert not codes.looks_like_code("5678")

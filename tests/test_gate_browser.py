@@ -115,3 +115,13 @@ def test_camera_button_explains_when_the_camera_cannot_be_used(page, live_server
     page.get_by_role("button", name="Quét bằng camera").click()
     page.wait_for_selector("#camera-status.problem")
     assert page.locator("#camera-status").inner_text().strip()
+
+
+def test_the_page_tells_scans_from_name_searches(page, live_server):
+    from checkin.codes import display_form, new_code
+    _open_gate(page, live_server)
+    code = new_code()
+    looks = lambda text: page.evaluate("text => window.kioskGate.looksLikeCode(text)", text)  # noqa: E731
+    assert looks(code) and looks(code.lower() + "\r") and looks(display_form(code))
+    assert looks(f"http://192.168.1.10:5000/c/{code}")
+    assert not looks("nguyen thi lan") and not looks("Lan") and not looks("5678")

@@ -5,6 +5,7 @@ from sqlalchemy import select, text
 
 from checkin import invitations
 from checkin.codes import is_valid
+from kiosk.storage import checkins as checkin_queries
 from kiosk.storage import invitees as invitee_queries
 from kiosk.storage.schema import AuditLog, InvitationCode, Invitee
 
@@ -31,10 +32,10 @@ def test_reissue_revokes_the_old_code_with_its_reason(app):
     new = invitations.reissue(db, invitee_id, "Mất thẻ", "admin")
     assert new != old and is_valid(new)
     with db.read() as session:
-        old_row, person = invitee_queries.lookup_code(session, old)
+        old_row = checkin_queries.guest_by_code(session, old)
         assert old_row.revoked_at is not None and old_row.revoke_reason == "Mất thẻ"
-        assert person.id == invitee_id
-        new_row, _ = invitee_queries.lookup_code(session, new)
+        assert old_row.id == invitee_id
+        new_row = checkin_queries.guest_by_code(session, new)
         assert new_row.revoked_at is None
         assert invitee_queries.active_code(session, invitee_id) == new
         assert session.scalar(select(AuditLog.action).order_by(AuditLog.id.desc())) == "code_reissued"
@@ -56,8 +57,8 @@ def test_removing_an_invitation_revokes_its_code_and_keeps_the_row(app):
     invitee_id, code = _first_invitee(db)
     invitations.remove_person(db, invitee_id, "admin")
     with db.read() as session:
-        row, person = invitee_queries.lookup_code(session, code)
-        assert row.revoked_at is not None and person.removed_at is not None
+        row = checkin_queries.guest_by_code(session, code)
+        assert row.revoked_at is not None and row.removed_at is not None
         assert invitee_id not in [p.id for p, _ in invitee_queries.list_invitees(session, 1)]
 
 

@@ -69,14 +69,6 @@ def code_history(session: Session, invitee_id: int) -> list[InvitationCode]:
                                 .order_by(InvitationCode.issued_at.desc())))
 
 
-def lookup_code(session: Session, code: str) -> tuple[InvitationCode, Invitee] | None:
-    """The code row and its invitee: one primary-key lookup, never a table scan."""
-    row = session.get(InvitationCode, code)
-    if row is None:
-        return None
-    return row, session.get(Invitee, row.invitee_id)
-
-
 def issue_code(session: Session, invitee: Invitee, now: dt.datetime, make_code: CodeFactory) -> str:
     """Give the invitee a new code (collisions of 66 random bits are checked anyway)."""
     code = make_code()

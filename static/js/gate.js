@@ -354,5 +354,5 @@
   });
   $("camera-close").addEventListener("click", stopCamera);
 
-  window.kioskGate = { queueLength: function () { return queue().length; } };
+  window.kioskGate = { queueLength: function () { return queue().length; }, looksLikeCode: looksLikeCode };
 })();
