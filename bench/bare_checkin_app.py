@@ -1,13 +1,16 @@
 """The yardstick: a bare Flask endpoint doing one SELECT and one guarded UPDATE on SQLite (synchronous=FULL).
 
 Run by bench_checkin.py beside the real kiosk so the kiosk's figure means something on any machine.
-Usage: python bench/bare_checkin_app.py DB_FILE PORT
+Usage: python bench/bare_checkin_app.py DB_FILE PORT [werkzeug|kiosk]
+  werkzeug: Werkzeug's own threaded server (a new connection per request);
+  kiosk:    the kiosk's keep-alive server (kiosk/http_server.py), as `kiosk serve` runs.
 """
 from __future__ import annotations
 
 import sqlite3
 import sys
 import threading
+from pathlib import Path
 
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
@@ -24,7 +27,7 @@ def connection(path: str) -> sqlite3.Connection:
     return conn
 
 
-def main(path: str, port: int) -> None:
+def main(path: str, port: int, server: str = "werkzeug") -> None:
     setup = sqlite3.connect(path)
     setup.execute("CREATE TABLE IF NOT EXISTS guest (code TEXT PRIMARY KEY, arrived REAL)")
     setup.commit()
@@ -42,8 +45,13 @@ def main(path: str, port: int) -> None:
         conn.execute("COMMIT")
         return jsonify({"result": "ok" if updated else ("already_checked_in" if row else "unknown")})
 
-    make_server("127.0.0.1", port, app, threaded=True).serve_forever()
+    if server == "kiosk":
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from kiosk.http_server import make_kiosk_server
+        make_kiosk_server("127.0.0.1", port, app).serve_forever()
+    else:
+        make_server("127.0.0.1", port, app, threaded=True).serve_forever()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), *sys.argv[3:4])

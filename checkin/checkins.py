@@ -238,9 +238,15 @@ def search(db: Database, query: str, limit: int = 25) -> list[dict]:
         return results
 
 
-def _bucket(moment: dt.datetime, zone: ZoneInfo) -> str:
-    local = moment.astimezone(zone)
-    return f"{local.hour:02d}h{local.minute - local.minute % 5:02d}"
+def _arrivals_per_5_min(by_minute: list[tuple[int, int, int]], ctx: EventContext) -> list[dict]:
+    """Fold per-minute UTC counts into local five-minute slots ("07h15")."""
+    # One offset for the whole morning: the event's own (no zone moves its clocks during a ceremony).
+    offset = int(ctx.starts_at.astimezone(ctx.zone).utcoffset().total_seconds() // 60)
+    slots: Counter = Counter()
+    for hour, minute, count in by_minute:
+        local = (hour * 60 + minute + offset) % (24 * 60)
+        slots[f"{local // 60:02d}h{local % 60 - local % 5:02d}"] += count
+    return [{"slot": slot, "count": slots[slot]} for slot in sorted(slots)]
 
 
 def stats(db: Database) -> dict:
@@ -249,7 +255,7 @@ def stats(db: Database) -> dict:
         ctx = _context(session)
         groups = queries.group_counts(session, ctx.id)
         vip_present, vip_expected = queries.vip_counts(session, ctx.id, ctx.vip_max_rank)
-        arrivals = Counter(_bucket(t, ctx.zone) for t in queries.arrival_times(session, ctx.id))
+        arrivals = _arrivals_per_5_min(queries.arrivals_by_minute(session, ctx.id), ctx)
         failures = queries.failures_by_outcome(session, ctx.id)
         gates = queries.scans_per_gate(session, ctx.id)
     return {
@@ -260,7 +266,7 @@ def stats(db: Database) -> dict:
         "vip_present": vip_present,
         "vip_expected": vip_expected,
         "groups": groups,
-        "arrivals_per_5_min": [{"slot": slot, "count": arrivals[slot]} for slot in sorted(arrivals)],
+        "arrivals_per_5_min": arrivals,
         "failed_scans": {"unknown": failures.get(UNKNOWN, 0), "revoked": failures.get(REVOKED, 0),
                          "invalid": failures.get(INVALID, 0)},
         "scans_per_gate": gates,
@@ -272,25 +278,25 @@ def roster(db: Database) -> list[dict]:
     """Dignitaries present in protocol order, as the MC reads them, late arrivals marked."""
     with db.read() as session:
         ctx = _context(session)
-        rows = queries.present_delegates(session, ctx.id, ctx.vip_max_rank)
+        rows = queries.present_delegates(session, ctx.id)
         return roster_entries(rows, ctx)
 
 
 def roster_entries(rows, ctx: EventContext) -> list[dict]:
-    """Roster dicts from (invitee, group_is_vip) rows; a substitute is read in place of the invitee."""
+    """Roster dicts from present_delegates rows; a substitute is read in place of the invitee."""
     entries = []
-    for person, group_vip in rows:
-        name, title = person.full_name, person.title
-        if person.substitute_name:
-            name, title = person.substitute_name, person.substitute_title or title
+    for row in rows:
+        name, title = row.full_name, row.title
+        if row.substitute_name:
+            name, title = row.substitute_name, row.substitute_title or title
         entries.append({
-            "honorific": person.honorific, "name": name, "title": title, "organisation": person.organisation,
-            "vip": gate.is_vip(group_vip, person.protocol_rank, ctx.vip_max_rank),
-            "late": gate.is_late(person.checked_in_at, ctx.starts_at),
-            "substitute_for": person.full_name if person.substitute_name else None,
-            "arrived_label": format_time(person.checked_in_at.astimezone(ctx.zone)),
-            "script": ", ".join(part for part in (" ".join(p for p in (person.honorific, name) if p), title,
-                                                  person.organisation) if part),
+            "honorific": row.honorific, "name": name, "title": title, "organisation": row.organisation,
+            "vip": gate.is_vip(row.group_vip, row.protocol_rank, ctx.vip_max_rank),
+            "late": gate.is_late(row.checked_in_at, ctx.starts_at),
+            "substitute_for": row.full_name if row.substitute_name else None,
+            "arrived_label": format_time(row.checked_in_at.astimezone(ctx.zone)),
+            "script": ", ".join(part for part in (" ".join(p for p in (row.honorific, name) if p), title,
+                                                  row.organisation) if part),
         })
     return entries
 

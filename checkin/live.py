@@ -15,16 +15,25 @@ from .checkins import EventContext
 # recomputing them for every scan would cost more than the scans.
 STATS_DELAY = 0.5
 ROSTER_DELAY = 1.0
+# A projector shows a few dozen names and the MC reads about a hundred. Past this many, the roster pushed
+# to screens is cut in protocol order (the count stays exact and GET /api/roster has everyone), so a crowd
+# of arrivals cannot make every push, and with it the gate, slower.
+ROSTER_ON_SCREENS = 300
 
 
 def setup(app: Flask) -> None:
-    """Put the roster of dignitaries present into every show state the screens receive."""
+    """Put the roster of dignitaries present, and its exact count, into every show state screens receive."""
 
     def roster_part(session, event):
         ctx = EventContext(event.id, ZoneInfo(event.timezone), event.starts_at, event.vip_max_rank or 0)
-        return checkins.roster_entries(queries.present_delegates(session, event.id, ctx.vip_max_rank), ctx)
+        return checkins.roster_entries(queries.present_delegates(session, event.id, ROSTER_ON_SCREENS), ctx)
+
+    def roster_count_part(session, event):
+        present, late = queries.present_delegate_counts(session, event.id, event.starts_at)
+        return {"present": present, "late": late, "shown": min(present, ROSTER_ON_SCREENS)}
 
     push.register_state_part(app, "roster", roster_part)
+    push.register_state_part(app, "roster_count", roster_count_part)
 
 
 def greeting(honorific: str | None, name: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Callable
 
 from flask import Flask
@@ -18,6 +19,10 @@ from kiosk.storage import utcnow
 
 from . import programme, screens, show as show_model, timing
 from .state import snapshot
+
+# A push that is slow to build (thousands of arrivals to count) is spaced out further, so building it never
+# takes more than about this share of the server's time from the scans and actions it reports.
+BUSY_SHARE = 0.1
 
 NAMESPACE = "/display"
 MC_NAMESPACE = "/mc"
@@ -107,7 +112,8 @@ def schedule_screens_push(app: Flask) -> None:
 
 
 def coalesced(app: Flask, key: str, send: Callable[[Flask], object], delay: float = COALESCE_SECONDS) -> None:
-    """Call `send(app)` once, `delay` seconds from now, however often this is called meanwhile (per key)."""
+    """Call `send(app)` once, `delay` seconds from now, however often this is called meanwhile (per key);
+    a send that took long pushes the next one further out (see BUSY_SHARE)."""
     lock = app.extensions.setdefault(key + "_lock", threading.Lock())
     with lock:
         if app.extensions.get(key + "_pending"):
@@ -117,11 +123,13 @@ def coalesced(app: Flask, key: str, send: Callable[[Flask], object], delay: floa
     def run():
         with lock:
             app.extensions[key + "_pending"] = False
+        started = time.perf_counter()
         try:
             send(app)
         except Exception:  # noqa: BLE001
             log.exception("Deferred push %s failed", key)
+        app.extensions[key + "_cost"] = time.perf_counter() - started
 
-    timer = threading.Timer(delay, run)
+    timer = threading.Timer(max(delay, app.extensions.get(key + "_cost", 0.0) / BUSY_SHARE), run)
     timer.daemon = True
     timer.start()

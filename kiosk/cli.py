@@ -219,8 +219,7 @@ def serve(host: str | None, port: int | None) -> None:
     """Chạy máy chủ kiosk."""
     import threading
 
-    from werkzeug.serving import make_server
-
+    from .http_server import make_kiosk_server
     from .netinfo import lan_addresses, terminal_qr
 
     overrides = {k: v for k, v in (("KIOSK_HOST", host), ("PORT", port)) if v is not None}
@@ -239,11 +238,11 @@ def serve(host: str | None, port: int | None) -> None:
         if tls:
             from .tls import ensure_certificates
             cert, key, _ca = ensure_certificates(app.config["KIOSK_DATA_DIR"], addresses)
-            servers.append(make_server(host, port, app, threaded=True, ssl_context=(str(cert), str(key))))
+            servers.append(make_kiosk_server(host, port, app, ssl_context=(str(cert), str(key))))
             # Plain HTTP beside it, only for /setup: phones fetch the CA certificate there first.
-            servers.append(make_server(host, port + 1, app, threaded=True))
+            servers.append(make_kiosk_server(host, port + 1, app))
         else:
-            servers.append(make_server(host, port, app, threaded=True))
+            servers.append(make_kiosk_server(host, port, app))
     except OSError as exc:
         raise click.ClickException(f"Không mở được cổng {port} ({exc}). Cổng đang bị chương trình khác dùng? "
                                    "Đặt PORT=5050 để dùng cổng khác.") from None

@@ -33,10 +33,17 @@ def remove_parts(app) -> None:
 
 
 def install_fake_parts(app, roster=None, donations=None) -> dict:
-    """Register the gate's and the desk's state parts with fixed data; return the mutable data."""
+    """Register the gate's and the desk's state parts with fixed data; return the mutable data
+    (roster_count follows the roster unless set)."""
     data = {"roster": list(ROSTER if roster is None else roster),
-            "donations": dict(DONATIONS if donations is None else donations)}
+            "donations": dict(DONATIONS if donations is None else donations), "roster_count": None}
+
+    def roster_count(session, event):
+        people = data["roster"]
+        return data["roster_count"] or {"present": len(people), "late": sum(1 for p in people if p.get("late")),
+                                        "shown": len(people)}
     register_state_part(app, "roster", lambda session, event: data["roster"])
+    register_state_part(app, "roster_count", roster_count)
     register_state_part(app, "donations", lambda session, event: data["donations"])
     return data
 

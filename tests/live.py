@@ -4,9 +4,8 @@ from __future__ import annotations
 import socket
 import threading
 
-from werkzeug.serving import make_server
-
 from kiosk import create_app
+from kiosk.http_server import make_kiosk_server
 
 
 def free_port() -> int:
@@ -17,13 +16,13 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """Runs create_app(config) under the threaded Werkzeug server, as `serve` does; stop() ends it."""
+    """Runs create_app(config) under the kiosk's HTTP server, as `serve` does; stop() ends it."""
 
     def __init__(self, config: dict, port: int | None = None):
         self.app = create_app(config)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self._server = make_kiosk_server("127.0.0.1", self.port, self.app)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def start(self) -> "LiveServer":

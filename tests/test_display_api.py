@@ -274,3 +274,27 @@ def test_an_edit_that_changes_nothing_is_not_a_change(client_as):
     before = admin.get("/api/agenda").get_json()["rev"]
     admin.patch(f"/api/programme/items/{items[1]['id']}", json={"content": items[1]["content"]})
     assert admin.get("/api/agenda").get_json()["rev"] == before
+
+
+def test_a_push_that_was_slow_to_build_is_spaced_out(app, monkeypatch):
+    """After a send that took 50 ms the next one waits at least 10x that (BUSY_SHARE = 0.1); a quick one
+    brings the usual delay back."""
+    import time
+
+    from display import push
+    delays = []
+
+    class RunAtOnce:
+        def __init__(self, delay, run):
+            delays.append(delay)
+            self.run = run
+            self.daemon = True
+
+        def start(self):
+            self.run()
+
+    monkeypatch.setattr(push.threading, "Timer", RunAtOnce)
+    push.coalesced(app, "test.slow", lambda _app: time.sleep(0.05), 0.25)
+    push.coalesced(app, "test.slow", lambda _app: None, 0.25)
+    push.coalesced(app, "test.slow", lambda _app: None, 0.25)
+    assert delays[0] == 0.25 and delays[1] >= 0.5 and delays[2] == 0.25

@@ -252,7 +252,7 @@ def test_mc_page_reads_the_roster_and_the_total_and_the_projector_shows_the_slid
     assert rows.nth(0).inner_text().startswith("Đồng chí Hoàng Văn Bình — Phó Bí thư Thường trực Huyện ủy")
     assert "Đến muộn · 08h04" in rows.nth(1).inner_text() and "late" in rows.nth(1).get_attribute("class")
     assert "(đi thay Ông Ma Văn Tiến)" in rows.nth(2).inner_text()
-    assert "3 đại biểu có mặt, 1 đến muộn" in mc.locator("#mc-roster-count").inner_text()
+    assert mc.locator("#mc-roster-count").inner_text() == "(3 đại biểu có mặt, 1 đến muộn)"
 
     mc.get_by_role("button", name="Chiếu danh sách đại biểu").click()
     projector.wait_for_selector("#slide-delegates", state="visible", timeout=2000)
@@ -273,6 +273,18 @@ def test_mc_page_reads_the_roster_and_the_total_and_the_projector_shows_the_slid
     thanks = projector.locator("#donation-thanks").inner_text()
     assert "Ông Lý Văn Tám" in thanks and "5.000.000" not in thanks   # names only on the projector
     screenshot(projector, "display-projector-donations")
+
+
+def test_mc_page_says_when_a_long_roster_reaches_it_cut(open_page, live_server):
+    data = install_fake_parts(live_server.app)
+    data["roster_count"] = {"present": 412, "late": 9, "shown": 3}
+    Staff(live_server.url).act("goto", index=2)
+    mc = login_mc(open_page(1366, 1000), live_server.url)
+    mc.wait_for_selector("#mc-script", state="visible")
+    assert mc.locator("#mc-roster li").count() == 3
+    assert (mc.locator("#mc-roster-count").inner_text()
+            == "(412 đại biểu có mặt, 9 đến muộn; hiện 3 vị đầu theo thứ tự nghi thức)")
+    screenshot(mc, "display-mc-roster-cut")
 
 
 def test_without_the_gate_and_the_desk_the_mc_and_the_projector_degrade_gracefully(open_page, live_server):

@@ -1,6 +1,7 @@
 """The gate API: every outcome, roles, idempotent retries, atomic admission, walk-ins, undo, counts."""
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import unicodedata
 
@@ -161,6 +162,20 @@ def test_undo_needs_admin_and_a_reason_and_allows_a_new_admission(app, client_as
     assert [o for _k, o, _r in outcomes].count("ok") == 2
 
 
+def test_arrivals_are_counted_in_local_five_minute_slots(app):
+    """Arrivals at 06:58, 07:04:59, 07:05 and 07:09 Hanoi time (UTC+7) fall in 06h55, 07h00 and 07h05."""
+    db = app.extensions["kiosk.db"]
+    moments = [dt.datetime(2023, 10, 20, 23, 58, tzinfo=dt.timezone.utc),
+               dt.datetime(2023, 10, 21, 0, 4, 59, tzinfo=dt.timezone.utc),
+               dt.datetime(2023, 10, 21, 0, 5, tzinfo=dt.timezone.utc),
+               dt.datetime(2023, 10, 21, 0, 9, tzinfo=dt.timezone.utc)]
+    for (_id, code, _name), moment in zip(invitations(app, 4), moments):
+        meta = checkins.ScanMeta(gate="A", operator="gate", client_addr=None, nonce=None)
+        assert checkins.scan(db, code, meta, now=moment)["result"] == "ok"
+    assert checkins.stats(db)["arrivals_per_5_min"] == [
+        {"slot": "06h55", "count": 1}, {"slot": "07h00", "count": 1}, {"slot": "07h05", "count": 2}]
+
+
 def test_counts_never_double_count_one_person(app, client_as):
     gate = client_as("gate")
     rows = invitations(app, 3)
@@ -197,6 +212,23 @@ def test_roster_in_protocol_order_with_substitutes_and_late_arrivals(app, client
     assert roster[1]["substitute_for"] == rows[1][2] and roster[1]["title"] == "Phó Chủ tịch HĐND huyện"
     assert roster[0]["script"].startswith("Đồng chí ")
     assert client_as("gate").get("/api/roster").status_code == 403
+
+
+def test_screens_get_a_long_roster_cut_in_protocol_order_with_the_exact_count(app, client_as, monkeypatch):
+    import datetime as dt
+    from checkin import live
+    from display import push
+    monkeypatch.setattr(live, "ROSTER_ON_SCREENS", 2)
+    db = app.extensions["kiosk.db"]
+    rows = invitations(app, 3)
+    meta = checkins.ScanMeta(gate="A", operator="gate", client_addr="t", nonce=None)
+    event_start = dt.datetime(2023, 10, 2, 0, 30, tzinfo=dt.timezone.utc)
+    for (_id, code, _name), minutes in zip(reversed(rows), (-20, -10, 15)):
+        checkins.scan(db, code, meta, now=event_start + dt.timedelta(minutes=minutes))
+    state = push.current_state(app)
+    assert [r["name"] for r in state["roster"]] == [rows[0][2], rows[1][2]]
+    assert state["roster_count"] == {"present": 3, "late": 1, "shown": 2}
+    assert len(client_as("mc").get("/api/roster").get_json()["roster"]) == 3
 
 
 def test_absent_list_has_phones_for_the_organiser_only(app, client_as):

@@ -5,9 +5,9 @@ import threading
 
 import requests
 from cryptography import x509
-from werkzeug.serving import make_server
 
 from kiosk import create_app
+from kiosk.http_server import make_kiosk_server
 from kiosk.tls import ensure_certificates
 
 from .conftest import app_config
@@ -35,14 +35,18 @@ def test_https_server_and_plain_http_setup_page(tmp_path):
     port = free_port()
     app = create_app(app_config(tmp_path / "data", KIOSK_TLS=True, PORT=port))
     cert, key, ca = ensure_certificates(app.config["KIOSK_DATA_DIR"], ["127.0.0.1"])
-    https = make_server("127.0.0.1", port, app, threaded=True, ssl_context=(str(cert), str(key)))
+    https = make_kiosk_server("127.0.0.1", port, app, ssl_context=(str(cert), str(key)))
     http_port = free_port()
-    plain = make_server("127.0.0.1", http_port, app, threaded=True)
+    plain = make_kiosk_server("127.0.0.1", http_port, app)
     for server in (https, plain):
         threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        ok = requests.get(f"https://127.0.0.1:{port}/healthz", verify=str(ca), timeout=5)
+        phone = requests.Session()
+        ok = phone.get(f"https://127.0.0.1:{port}/healthz", verify=str(ca), timeout=5)
         assert ok.json() == {"ok": True}
+        # A phone's next request reuses the TLS connection: no handshake per scan.
+        assert phone.get(f"https://127.0.0.1:{port}/healthz", verify=str(ca), timeout=5).ok
+        assert "close" not in ok.headers.get("Connection", "") and len(https._connections) == 1
         setup = requests.get(f"http://127.0.0.1:{http_port}/setup", timeout=5)
         assert setup.status_code == 200 and "Cài đặt tin cậy chứng nhận" in setup.text
         ca_download = requests.get(f"http://127.0.0.1:{http_port}/setup/ca.crt", timeout=5)

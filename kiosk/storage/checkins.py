@@ -5,7 +5,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import bindparam, case, extract, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from .events import invitee_search_text
@@ -30,39 +30,51 @@ def event_facts(session: Session):
                            .order_by(Event.id).limit(1)).first()
 
 
-def replayed_response(session: Session, nonce: str | None) -> dict | None:
-    """The answer already given to a request with this nonce (a retry after a lost reply)."""
-    if not nonce:
-        return None
-    stored = session.scalar(select(ScanLog.response).where(ScanLog.nonce == nonce))
-    return json.loads(stored) if stored else None
-
+# The scan path's statements are built once, with bind parameters, and run on the session's connection:
+# building a statement and the ORM's execution layer cost more than SQLite's work for these rows.
+_REPLAY = select(ScanLog.response).where(ScanLog.nonce == bindparam("nonce"))
 
 _GUEST_COLUMNS = (Invitee.id, Invitee.full_name, Invitee.honorific, Invitee.title, Invitee.organisation,
                   Invitee.seat, Invitee.protocol_rank, Invitee.substitute_name, Invitee.checked_in_at,
                   Invitee.checked_in_gate, Invitee.removed_at, Invitee.is_walk_in,
                   InviteeGroup.name.label("group_name"), InviteeGroup.is_vip.label("group_vip"))
 
+_GUEST_BY_ID = (select(*_GUEST_COLUMNS).join(InviteeGroup, InviteeGroup.id == Invitee.group_id)
+                .where(Invitee.id == bindparam("invitee_id")))
+
+_GUEST_BY_CODE = (select(InvitationCode.revoke_reason, InvitationCode.revoked_at, *_GUEST_COLUMNS)
+                  .join(Invitee, Invitee.id == InvitationCode.invitee_id)
+                  .join(InviteeGroup, InviteeGroup.id == Invitee.group_id)
+                  .where(InvitationCode.code == bindparam("code")))
+
+_invitee = Invitee.__table__
+_ADMIT = (update(_invitee).where(_invitee.c.id == bindparam("invitee_id"), _invitee.c.checked_in_at.is_(None))
+          .values(checked_in_at=bindparam("now"), checked_in_gate=bindparam("gate")))
+
+_LOG = insert(ScanLog.__table__)
+
+
+def replayed_response(session: Session, nonce: str | None) -> dict | None:
+    """The answer already given to a request with this nonce (a retry after a lost reply)."""
+    if not nonce:
+        return None
+    stored = session.connection().execute(_REPLAY, {"nonce": nonce}).scalar()
+    return json.loads(stored) if stored else None
+
 
 def guest_row(session: Session, invitee_id: int):
     """The invitee joined with its group, for the gate's decision and greeting."""
-    return session.execute(select(*_GUEST_COLUMNS).join(InviteeGroup, InviteeGroup.id == Invitee.group_id)
-                           .where(Invitee.id == invitee_id)).first()
+    return session.connection().execute(_GUEST_BY_ID, {"invitee_id": invitee_id}).first()
 
 
 def guest_by_code(session: Session, code: str):
     """The code's revocation and its invitee with group, in one indexed query (the scan path)."""
-    return session.execute(
-        select(InvitationCode.revoke_reason, InvitationCode.revoked_at, *_GUEST_COLUMNS)
-        .join(Invitee, Invitee.id == InvitationCode.invitee_id)
-        .join(InviteeGroup, InviteeGroup.id == Invitee.group_id)
-        .where(InvitationCode.code == code)).first()
+    return session.connection().execute(_GUEST_BY_CODE, {"code": code}).first()
 
 
 def admit(session: Session, invitee_id: int, now: dt.datetime, gate: str | None) -> bool:
     """Mark arrival only if not yet arrived; True when this call admitted (two gates: one wins)."""
-    result = session.execute(update(Invitee).where(Invitee.id == invitee_id, Invitee.checked_in_at.is_(None))
-                             .values(checked_in_at=now, checked_in_gate=gate))
+    result = session.connection().execute(_ADMIT, {"invitee_id": invitee_id, "now": now, "gate": gate})
     return result.rowcount == 1
 
 
@@ -70,12 +82,11 @@ def log_scan(session: Session, *, event_id: int, kind: str, raw: str | None, cod
              invitee_id: int | None, meta: ScanMeta, reason: str | None, response: dict | None,
              now: dt.datetime) -> None:
     """Append one row to the scan log (failures and undos included)."""
-    # A Core INSERT: this runs on every scan, and the ORM's unit of work costs more than the write itself.
-    session.execute(insert(ScanLog).values(
-        event_id=event_id, at=now, client_at=meta.client_at, kind=kind, raw=raw, code=code, outcome=outcome,
-        invitee_id=invitee_id, gate=meta.gate, operator=meta.operator, client_addr=meta.client_addr,
-        nonce=meta.nonce, reason=reason,
-        response=json.dumps(response, ensure_ascii=False) if response is not None else None))
+    session.connection().execute(_LOG, {
+        "event_id": event_id, "at": now, "client_at": meta.client_at, "kind": kind, "raw": raw, "code": code,
+        "outcome": outcome, "invitee_id": invitee_id, "gate": meta.gate, "operator": meta.operator,
+        "client_addr": meta.client_addr, "nonce": meta.nonce, "reason": reason,
+        "response": json.dumps(response, ensure_ascii=False) if response is not None else None})
 
 
 def add_walk_in(session: Session, event_id: int, group_id: int, fields: dict, now: dt.datetime,
@@ -136,10 +147,13 @@ def vip_counts(session: Session, event_id: int, vip_max_rank: int) -> tuple[int,
     return int(row[1] or 0), int(row[0] or 0)
 
 
-def arrival_times(session: Session, event_id: int) -> list[dt.datetime]:
-    """Arrival time of everyone present (one per person)."""
-    return list(session.scalars(select(Invitee.checked_in_at).where(
-        Invitee.event_id == event_id, Invitee.checked_in_at.is_not(None), Invitee.removed_at.is_(None))))
+def arrivals_by_minute(session: Session, event_id: int) -> list[tuple[int, int, int]]:
+    """(UTC hour, minute, people) for everyone present, counted in the database (one row per minute)."""
+    hour, minute = extract("hour", Invitee.checked_in_at), extract("minute", Invitee.checked_in_at)
+    rows = session.execute(select(hour, minute, func.count()).where(
+        Invitee.event_id == event_id, Invitee.checked_in_at.is_not(None), Invitee.removed_at.is_(None))
+        .group_by(hour, minute))
+    return [(int(h), int(m), int(n)) for h, m, n in rows]
 
 
 def failures_by_outcome(session: Session, event_id: int) -> dict[str, int]:
@@ -158,15 +172,33 @@ def scans_per_gate(session: Session, event_id: int) -> dict[str, int]:
     return {gate: count for gate, count in rows}
 
 
-def present_delegates(session: Session, event_id: int, vip_max_rank: int):
+_ROSTER_COLUMNS = (Invitee.full_name, Invitee.honorific, Invitee.title, Invitee.organisation,
+                   Invitee.protocol_rank, Invitee.substitute_name, Invitee.substitute_title,
+                   Invitee.checked_in_at, InviteeGroup.is_vip.label("group_vip"))
+
+
+def _present_delegates_filter(event_id: int):
+    return (Invitee.event_id == event_id, Invitee.removed_at.is_(None), Invitee.is_walk_in.is_(False),
+            Invitee.checked_in_at.is_not(None),
+            # Groups open to walk-ins (residents, teachers, students, donors) are introduced as a whole.
+            InviteeGroup.walk_in.is_(False))
+
+
+def present_delegates(session: Session, event_id: int, limit: int | None = None):
     """Dignitaries present (invitations outside the walk-in groups), in protocol order: the MC's roster."""
+    # Plain rows, not ORM objects: the roster is rebuilt while people stream in.
     return session.execute(
-        select(Invitee, InviteeGroup.is_vip).join(InviteeGroup, InviteeGroup.id == Invitee.group_id)
-        .where(Invitee.event_id == event_id, Invitee.removed_at.is_(None), Invitee.is_walk_in.is_(False),
-               Invitee.checked_in_at.is_not(None),
-               # Groups open to walk-ins (residents, teachers, students, donors) are introduced as a whole.
-               InviteeGroup.walk_in.is_(False))
-        .order_by(*protocol_order())).all()
+        select(*_ROSTER_COLUMNS).join(InviteeGroup, InviteeGroup.id == Invitee.group_id)
+        .where(*_present_delegates_filter(event_id)).order_by(*protocol_order()).limit(limit)).all()
+
+
+def present_delegate_counts(session: Session, event_id: int, starts_at: dt.datetime) -> tuple[int, int]:
+    """(dignitaries present, of whom arrived after the start), counted in the database."""
+    row = session.execute(
+        select(func.count(), func.sum(case((Invitee.checked_in_at > starts_at, 1), else_=0)))
+        .select_from(Invitee).join(InviteeGroup, InviteeGroup.id == Invitee.group_id)
+        .where(*_present_delegates_filter(event_id))).first()
+    return int(row[0] or 0), int(row[1] or 0)
 
 
 def absent_invitees(session: Session, event_id: int):

@@ -236,9 +236,14 @@
         empty.textContent = "Cổng đón tiếp chưa ghi nhận đại biểu nào có mặt.";
       }
       empty.hidden = Array.isArray(roster) && roster.length > 0;
-      var late = Array.isArray(roster) ? roster.filter(function (r) { return r.late; }).length : 0;
-      setText("mc-roster-count", Array.isArray(roster)
-        ? "(" + roster.length + " đại biểu có mặt" + (late ? ", " + late + " đến muộn" : "") + ")" : "");
+      // The exact count comes with the state; a very long roster reaches screens cut in protocol order.
+      var count = state.roster_count || (Array.isArray(roster)
+        ? {present: roster.length, late: roster.filter(function (r) { return r.late; }).length, shown: roster.length}
+        : null);
+      setText("mc-roster-count", count
+        ? "(" + count.present + " đại biểu có mặt" + (count.late ? ", " + count.late + " đến muộn" : "")
+          + (count.shown < count.present ? "; hiện " + count.shown + " vị đầu theo thứ tự nghi thức" : "") + ")"
+        : "");
     }
     if (slide === "donations") {
       var d = state.donations;
