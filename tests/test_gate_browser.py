@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import browser_login, screenshot
+from .conftest import app_config, browser_login, screenshot
 from .gate_helpers import first_non_vip, invitations
+from .live import LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -94,6 +95,27 @@ def test_a_scan_made_offline_is_queued_and_sent_later(page, live_server):
     gate = _login(live_server.url, "gate")
     again = gate.post(live_server.url + "/api/checkin", json={"code": code}, timeout=5).json()
     assert again["result"] == "already_checked_in"  # the queued scan reached the server, once
+
+
+def test_a_scan_after_the_server_restarted_lands(page, data_dir):
+    """The page's kept-alive connection dies with the server; the next scan still reaches the new one."""
+    config = app_config(data_dir)
+    server = LiveServer(config).start()
+    restarted = None
+    try:
+        _open_gate(page, server)
+        (_id, first, _name), (_id2, second, second_name) = invitations(server.app)[-2:]
+        _scan_like_a_scanner(page, first)
+        page.wait_for_selector("#result[data-result='ok']")
+        server.stop()
+        restarted = LiveServer(config, port=server.port).start()
+        _scan_like_a_scanner(page, second)
+        page.wait_for_function(f"() => document.getElementById('result-name').innerText.includes({second_name!r})",
+                               timeout=10000)
+        assert page.locator("#result").get_attribute("data-result") == "ok"
+        assert page.evaluate("window.kioskGate.queueLength()") == 0
+    finally:
+        (restarted or server).stop()
 
 
 def test_admin_arrivals_page_updates_live_after_a_scan(page, live_server):
