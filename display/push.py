@@ -21,8 +21,10 @@ from . import programme, screens, show as show_model, timing
 from .state import snapshot
 
 # A push that is slow to build (thousands of arrivals to count) is spaced out further, so building it never
-# takes more than about this share of the server's time from the scans and actions it reports.
+# takes more than about this share of the server's time from the scans and actions it reports; but never
+# more than MAX_SPACING seconds apart (one slow build, a pause, must not freeze the counts for long).
 BUSY_SHARE = 0.1
+MAX_SPACING = 5.0
 
 NAMESPACE = "/display"
 MC_NAMESPACE = "/mc"
@@ -130,6 +132,7 @@ def coalesced(app: Flask, key: str, send: Callable[[Flask], object], delay: floa
             log.exception("Deferred push %s failed", key)
         app.extensions[key + "_cost"] = time.perf_counter() - started
 
-    timer = threading.Timer(max(delay, app.extensions.get(key + "_cost", 0.0) / BUSY_SHARE), run)
+    spacing = min(app.extensions.get(key + "_cost", 0.0) / BUSY_SHARE, MAX_SPACING)
+    timer = threading.Timer(max(delay, spacing), run)
     timer.daemon = True
     timer.start()

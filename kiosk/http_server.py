@@ -4,14 +4,18 @@ Werkzeug's own request handler ends every response with `Connection: close`. A g
 new TCP connection for every scan (with KIOSK_TLS, a new TLS handshake too), and the server starts a new
 thread for it; measured on the gate's benchmark that was a quarter of the server's time. This handler
 keeps an HTTP/1.1 connection open when it is safe to read the next request from it: the request body was
-read to its declared end (or the rest is small and is read and dropped), no chunked body, no WebSocket.
-Everything else is Werkzeug's behaviour, adapted from `werkzeug.serving.WSGIRequestHandler.run_wsgi`
+read to its declared end (or the rest is small and is read and dropped), no Transfer-Encoding, no
+WebSocket; and it never sends bytes the response's headers do not frame (a body after HEAD, 204 or 304,
+or past its Content-Length). With TLS, each handshake runs on its connection's thread under a timeout,
+not in the accept loop where one stalled phone would hold up everyone. Everything else is Werkzeug's
+behaviour, adapted from `werkzeug.serving.WSGIRequestHandler.run_wsgi`
 (Werkzeug 3.1, BSD-3-Clause); requirements.txt pins Werkzeug for that reason.
 """
 from __future__ import annotations
 
 import selectors
 import socket
+import ssl
 import threading
 
 from werkzeug.exceptions import InternalServerError
@@ -54,7 +58,7 @@ def _content_length(value: str | None) -> int | None:
     if value is None:
         return 0
     value = value.strip()
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 class KeepAliveRequestHandler(WSGIRequestHandler):
@@ -68,6 +72,18 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.server.track(self.connection)
+        self.tls_failed = False
+        if isinstance(self.connection, ssl.SSLSocket):
+            # The TLS handshake runs here, on this connection's thread and under its timeout: in the
+            # server's accept loop one phone that never finishes it would stall every other client.
+            try:
+                self.connection.do_handshake()
+            except (OSError, ValueError):  # ssl.SSLError is an OSError; a phone that rejects our CA
+                self.tls_failed = True
+
+    def handle(self) -> None:
+        if not self.tls_failed:
+            super().handle()
 
     def finish(self) -> None:
         self.server.untrack(self.connection)
@@ -89,7 +105,9 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
         if self.request_version != "HTTP/1.1":
             # HTTP/1.0 keep-alive needs a header dance that no browser still relies on: close.
             self.close_connection = True
-        if "wsgi.input_terminated" in environ:  # a chunked body: its end is not ours to find
+        if environ.get("HTTP_TRANSFER_ENCODING"):
+            # A chunked body's end is found by Werkzeug's reader, not ours; any other coding has no end
+            # we can find at all. Either way the connection ends with this request.
             self.close_connection = True
             return None
         length = _content_length(environ.get("CONTENT_LENGTH"))
@@ -111,9 +129,13 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
         status_sent: str | None = None
         headers_sent: list[tuple[str, str]] | None = None
         chunk_response: bool = False
+        # What the response's headers promise: no body at all, or exactly `declared` bytes.
+        bodyless: bool = False
+        declared: int | None = None
+        sent: int = 0
 
         def write(data: bytes) -> None:
-            nonlocal status_sent, headers_sent, chunk_response
+            nonlocal status_sent, headers_sent, chunk_response, bodyless, declared, sent
             assert status_set is not None, "write() before start_response"
             assert headers_set is not None, "write() before start_response"
             if status_sent is None:
@@ -129,19 +151,29 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
                 for key, value in headers_sent:
                     self.send_header(key, value)
                     header_keys.add(key.lower())
-                if (not ("content-length" in header_keys or environ["REQUEST_METHOD"] == "HEAD"
-                         or (100 <= code < 200) or code in {204, 304})
+                    if key.lower() == "content-length":
+                        declared = _content_length(value)
+                bodyless = environ["REQUEST_METHOD"] == "HEAD" or (100 <= code < 200) or code in {204, 304}
+                if (not ("content-length" in header_keys or bodyless)
                         and self.protocol_version >= "HTTP/1.1"):
                     chunk_response = True
                     self.send_header("Transfer-Encoding", "chunked")
                 if body is not None and body.remaining > DRAIN_LIMIT:
                     self.close_connection = True  # a large unread body (a refused upload): don't read it
+                if "content-length" in header_keys and declared is None:
+                    self.close_connection = True  # a length the client cannot use: the close ends the body
                 if self.close_connection:
                     self.send_header("Connection", "close")
                 self.end_headers()
 
             assert isinstance(data, bytes), "applications must write bytes"
+            if bodyless:
+                data = b""  # a body after HEAD, 204 or 304 would be read as the start of the next answer
+            elif declared is not None and len(data) > declared - sent:
+                data = data[:declared - sent]  # more than the application declared: never send it
+                self.close_connection = True
             if data:
+                sent += len(data)
                 if chunk_response:
                     self.wfile.write(hex(len(data))[2:].encode())
                     self.wfile.write(b"\r\n")
@@ -173,7 +205,11 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
                     write(b"")
                 if chunk_response:
                     self.wfile.write(b"0\r\n\r\n")
+                if declared is not None and sent < declared and not bodyless:
+                    self.close_connection = True  # fewer bytes than declared: only a close ends the answer
             finally:
+                if body is not None and body.remaining > DRAIN_LIMIT:
+                    self.close_connection = True
                 if not self.close_connection and body is not None:
                     # The next request starts where this body ends: read what the application left.
                     while body.read(DRAIN_LIMIT):
@@ -227,6 +263,8 @@ class KioskServer(ThreadedWSGIServer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if isinstance(self.socket, ssl.SSLSocket):
+            self.socket.do_handshake_on_connect = False  # each handler does it (KeepAliveRequestHandler)
         self._connections: set = set()
         self._connections_lock = threading.Lock()
 

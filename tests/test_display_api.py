@@ -277,8 +277,8 @@ def test_an_edit_that_changes_nothing_is_not_a_change(client_as):
 
 
 def test_a_push_that_was_slow_to_build_is_spaced_out(app, monkeypatch):
-    """After a send that took 50 ms the next one waits at least 10x that (BUSY_SHARE = 0.1); a quick one
-    brings the usual delay back."""
+    """After a send that took 50 ms the next one waits at least 10x that (BUSY_SHARE = 0.1), at most 5 s;
+    a quick one brings the usual delay back."""
     import time
 
     from display import push
@@ -298,3 +298,6 @@ def test_a_push_that_was_slow_to_build_is_spaced_out(app, monkeypatch):
     push.coalesced(app, "test.slow", lambda _app: None, 0.25)
     push.coalesced(app, "test.slow", lambda _app: None, 0.25)
     assert delays[0] == 0.25 and delays[1] >= 0.5 and delays[2] == 0.25
+    app.extensions["test.slow_cost"] = 2.0  # one very slow build (a pause): the next waits 5 s, not 20
+    push.coalesced(app, "test.slow", lambda _app: None, 0.25)
+    assert delays[3] == push.MAX_SPACING == 5.0

@@ -118,6 +118,25 @@ def test_a_scan_after_the_server_restarted_lands(page, data_dir):
         (restarted or server).stop()
 
 
+def test_a_scan_after_the_server_closed_an_idle_connection_lands(page, data_dir, monkeypatch):
+    """Staff wait between arrivals; the server ends idle connections; the next scan still lands."""
+    from kiosk import http_server
+    monkeypatch.setattr(http_server.KeepAliveRequestHandler, "timeout", 0.5)
+    server = LiveServer(app_config(data_dir)).start()
+    try:
+        _open_gate(page, server)
+        (_id, first, _name), (_id2, second, second_name) = invitations(server.app)[-2:]
+        _scan_like_a_scanner(page, first)
+        page.wait_for_selector("#result[data-result='ok']")
+        page.wait_for_timeout(1500)  # the server has closed the page's idle connections by now
+        _scan_like_a_scanner(page, second)
+        page.wait_for_function(f"() => document.getElementById('result-name').innerText.includes({second_name!r})",
+                               timeout=10000)
+        assert page.locator("#result").get_attribute("data-result") == "ok"
+    finally:
+        server.stop()
+
+
 def test_admin_arrivals_page_updates_live_after_a_scan(page, live_server):
     browser_login(page, live_server, "admin", "/admin/arrivals")
     page.wait_for_selector("#s-present:text('0')")

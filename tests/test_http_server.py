@@ -67,8 +67,12 @@ def small_app_server():
     flask_app = app.wsgi_app
 
     def wsgi(environ, start_response):
-        if environ["PATH_INFO"] == "/server-crash":  # an application that raises out of WSGI itself
+        path = environ["PATH_INFO"]
+        if path == "/server-crash":  # an application that raises out of WSGI itself
             raise RuntimeError("boom")
+        if path in ("/short", "/long"):  # applications whose body does not match their Content-Length
+            start_response("200 OK", [("Content-Length", "5")])
+            return [b"abc" if path == "/short" else b"abcdefgh"]
         return flask_app(environ, start_response)
     app.wsgi_app = wsgi
 
@@ -164,7 +168,8 @@ def test_stopping_the_server_ends_kept_alive_connections(small_app_server):
     sock.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
     assert _read_answer(sock).startswith(b"HTTP/1.1 200")
     started = time.monotonic()
-    server.close_connections()
+    server.shutdown()
+    server.server_close()
     assert sock.recv(4096) == b"" and time.monotonic() - started < 2
     sock.close()
 
@@ -184,3 +189,58 @@ def test_a_websocket_outlives_the_idle_timeout(live_server, monkeypatch):
         assert received[0] == {"text": "Xin chào"}
     finally:
         sio.disconnect()
+
+
+def _read_until_closed(sock: socket.socket) -> bytes:
+    received = b""
+    while chunk := sock.recv(4096):
+        received += chunk
+    return received
+
+
+def test_a_body_after_head_never_reaches_the_next_answer(live_server):
+    """Engine.IO answers HEAD with a body and no length; on a kept connection that body must not leak."""
+    with socket.create_connection(("127.0.0.1", live_server.port), timeout=5) as sock:
+        sock.sendall(b"HEAD /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += sock.recv(4096)
+        time.sleep(0.3)  # anything sent after the headers has arrived by now
+        sock.setblocking(False)
+        try:
+            answer += sock.recv(4096)
+        except BlockingIOError:
+            pass
+        sock.setblocking(True)
+        assert answer.startswith(b"HTTP/1.1 405") and answer.endswith(b"\r\n\r\n")
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _read_answer(sock).startswith(b"HTTP/1.1 200")
+
+
+def test_a_body_longer_or_shorter_than_declared_ends_the_connection(small_app_server):
+    _server, port = small_app_server
+    for path, expected in (("/long", b"abcde"), ("/short", b"abc")):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            received = _read_until_closed(sock)  # the server closes: nothing more can be framed
+        assert received.split(b"\r\n\r\n", 1)[1] == expected
+
+
+def test_a_body_in_an_unknown_transfer_coding_is_never_read_as_a_request(small_app_server):
+    _server, port = small_app_server
+    hidden = b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"POST /ignore HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n" + hidden)
+        received = _read_until_closed(sock)
+    assert received.count(b"HTTP/1.1 ") == 1 and b"Connection: close" in received
+
+
+def test_an_odd_content_length_is_answered_and_closes(small_app_server, caplog):
+    _server, port = small_app_server
+    with caplog.at_level(logging.INFO), socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        # b"\xb2" is "²" in the Latin-1 that headers are read in: str.isdigit() says yes, int() says no.
+        sock.sendall(b"POST /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: \xb2\r\n\r\n")
+        received = _read_until_closed(sock)
+    assert received.startswith(b"HTTP/1.1 ") and b" 500 " not in received.split(b"\r\n")[0]
+    assert b"Connection: close" in received
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

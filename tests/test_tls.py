@@ -66,3 +66,22 @@ def test_setup_page_without_tls_says_how_to_turn_it_on(client):
     page = client.get("/setup").get_data(as_text=True)
     assert "KIOSK_TLS=1" in page
     assert client.get("/setup/ca.crt").status_code == 404
+
+
+def test_a_client_that_never_finishes_its_tls_handshake_stalls_nobody(tmp_path):
+    """A phone that opens the HTTPS port and goes quiet must not hold up the other gates."""
+    import socket
+
+    port = free_port()
+    app = create_app(app_config(tmp_path / "data", KIOSK_TLS=True, PORT=port))
+    cert, key, ca = ensure_certificates(app.config["KIOSK_DATA_DIR"], ["127.0.0.1"])
+    https = make_kiosk_server("127.0.0.1", port, app, ssl_context=(str(cert), str(key)))
+    threading.Thread(target=https.serve_forever, daemon=True).start()
+    quiet = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        assert requests.get(f"https://127.0.0.1:{port}/healthz", verify=str(ca), timeout=3).json() == {"ok": True}
+    finally:
+        quiet.close()
+        https.shutdown()
+        https.server_close()
+        app.extensions["kiosk.db"].dispose()
