@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import requests
 from cryptography import x509
 
@@ -10,7 +11,7 @@ from kiosk import create_app
 from kiosk.http_server import make_kiosk_server
 from kiosk.tls import ensure_certificates
 
-from .conftest import app_config
+from .conftest import app_config, screenshot
 from .live import free_port
 
 
@@ -82,6 +83,42 @@ def test_a_client_that_never_finishes_its_tls_handshake_stalls_nobody(tmp_path):
         assert requests.get(f"https://127.0.0.1:{port}/healthz", verify=str(ca), timeout=3).json() == {"ok": True}
     finally:
         quiet.close()
+        https.shutdown()
+        https.server_close()
+        app.extensions["kiosk.db"].dispose()
+
+
+@pytest.mark.browser
+def test_the_gate_page_works_over_https_with_its_websocket(browser, tmp_path):
+    """What a phone with the camera scanner sees: the page, live counts over wss://, a scan admitted."""
+    from .conftest import PINS
+    from .gate_helpers import first_non_vip
+
+    port = free_port()
+    app = create_app(app_config(tmp_path / "data", KIOSK_TLS=True, PORT=port))
+    cert, key, _ca = ensure_certificates(app.config["KIOSK_DATA_DIR"], ["127.0.0.1"])
+    https = make_kiosk_server("127.0.0.1", port, app, ssl_context=(str(cert), str(key)))
+    threading.Thread(target=https.serve_forever, daemon=True).start()
+    # The phone has installed the kiosk's CA; Chromium here is told to accept it instead.
+    context = browser.new_context(locale="vi-VN", viewport={"width": 412, "height": 860}, ignore_https_errors=True)
+    try:
+        page = context.new_page()
+        base = f"https://127.0.0.1:{port}"
+        page.goto(base + "/login?role=gate&next=/gate")
+        page.get_by_label("Mã PIN").fill(PINS["gate"])
+        page.get_by_role("button", name="Đăng nhập").click()
+        page.wait_for_url(base + "/gate")
+        page.wait_for_selector(".link-dot.on")  # the Socket.IO connection is up (over TLS)
+        assert page.evaluate("window.isSecureContext") is True  # the camera API is allowed here
+        _id, code, name = first_non_vip(app)
+        page.keyboard.type(code, delay=5)
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#result[data-result='ok']")
+        assert name in page.locator("#result-name").inner_text()
+        page.wait_for_selector("#count-present:text('1')")  # the count came back over the socket
+        screenshot(page, "gate-phone-https")
+    finally:
+        context.close()
         https.shutdown()
         https.server_close()
         app.extensions["kiosk.db"].dispose()
