@@ -48,6 +48,7 @@ class GroupSpec:
     rank: int
     vip: bool = False
     walk_in: bool = False
+    kind: str = "delegates"
     expected: int | None = None
     note: str | None = None
     invitees: tuple[InviteeSpec, ...] = ()
@@ -76,6 +77,9 @@ class EventSpec:
 
 
 SLIDES = {"delegates", "donations"}
+# Who a group is, for the report's lines (staff and students are counted apart): invited delegates,
+# local residents, the school's staff, its students, donors, anyone else.
+GROUP_KINDS = ("delegates", "residents", "staff", "students", "donors", "other")
 
 
 def _text(table: dict, key: str, where: str, required: bool = False) -> str | None:
@@ -138,6 +142,9 @@ def parse_event(data: dict) -> EventSpec:
         rank = group.get("rank")
         if not isinstance(rank, int):
             raise EventFileError(f"{here}: 'rank' (thứ tự nghi thức) phải là số nguyên.")
+        kind = _text(group, "kind", here) or "delegates"
+        if kind not in GROUP_KINDS:
+            raise EventFileError(f"{here}: 'kind' chỉ nhận {', '.join(GROUP_KINDS)}.")
         invitees = tuple(
             InviteeSpec(name=_text(person, "name", f"{here}, khách {i}", required=True),
                         honorific=_text(person, "honorific", here), title=_text(person, "title", here),
@@ -146,7 +153,7 @@ def parse_event(data: dict) -> EventSpec:
             for i, person in enumerate(group.get("invitees") or [], start=1))
         groups.append(GroupSpec(key=key, name=_text(group, "name", here, required=True), rank=rank,
                                 vip=bool(group.get("vip", False)), walk_in=bool(group.get("walk_in", False)),
-                                expected=group.get("expected"), note=_text(group, "note", here),
+                                kind=kind, expected=group.get("expected"), note=_text(group, "note", here),
                                 invitees=invitees))
     groups.sort(key=lambda g: g.rank)
     default_group = _text(event, "default_group", where)

@@ -15,10 +15,6 @@ METHODS = {"cash": "Tiền mặt", "transfer": "Chuyển khoản"}
 OUTCOMES = {"ok": "Cho vào", "already_checked_in": "Đã vào trước đó", "unknown": "Không có trong danh sách",
             "revoked": "Thư mời đã thu hồi", "invalid": "Mã không hợp lệ", "undone": "Huỷ lượt vào"}
 KINDS = {"scan": "Quét mã", "search": "Tìm tên", "walk_in": "Khách vãng lai", "undo": "Huỷ lượt vào"}
-# The default event's group keys for the school's staff and students (the office reports them apart);
-# an event file that names its groups differently shows 0 on these two lines.
-STAFF_GROUPS = ("giao-vien-thcs-phu-thong",)
-STUDENT_GROUPS = ("hoc-sinh-thcs-phu-thong",)
 
 
 @dataclass
@@ -87,7 +83,7 @@ def build(db: Database, now: dt.datetime) -> Report:
                       datetime_columns=(9,), widths=(6, 10, 28, 28, 34, 34, 14, 13, 16, 17, 12, 22, 20))
     for person, group in people:
         stats = group_rows.setdefault(group.key, {"name": group.name, "invited": 0, "present": 0, "walk_ins": 0,
-                                                  "rank": group.protocol_rank})
+                                                  "rank": group.protocol_rank, "kind": group.kind})
         if person.removed_at is None:
             if person.is_walk_in:
                 stats["walk_ins"] += 1 if person.checked_in_at else 0
@@ -144,8 +140,9 @@ def build(db: Database, now: dt.datetime) -> Report:
     invited = sum(g["invited"] for g in groups)
     present = sum(g["present"] for g in groups)
     walk_ins = sum(g["walk_ins"] for g in groups)
-    staff = sum(s["walk_ins"] + s["present"] for k, s in group_rows.items() if k in STAFF_GROUPS)
-    students = sum(s["walk_ins"] + s["present"] for k, s in group_rows.items() if k in STUDENT_GROUPS)
+    # The office reports the school's own people apart (the event file's `kind` says which groups).
+    staff = sum(g["walk_ins"] + g["present"] for g in groups if g["kind"] == "staff")
+    students = sum(g["walk_ins"] + g["present"] for g in groups if g["kind"] == "students")
     start = event.starts_at.astimezone(zone)
     summary_pairs = [
         ("Sự kiện", event.title), ("Thời gian", f"{format_time(start)}, {format_date_long(start)}"),

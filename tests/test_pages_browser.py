@@ -34,6 +34,8 @@ def test_login_page_then_admin_page(page, live_server):
         "Lễ khai mạc Tuần lễ hưởng ứng học tập suốt đời năm 2023"
     assert "Khoảng trống 08h25–08h35" in page.locator("#programme").inner_text()
     assert page.locator("#programme tbody tr").count() == 8
+    groups = page.locator("#groups").inner_text()
+    assert "Báo cáo: cán bộ nhà trường" in groups and "Báo cáo: học sinh" in groups
     assert page.evaluate("document.fonts.check('16px \"Be Vietnam Pro\"')")
     assert page.evaluate("document.documentElement.lang") == "vi"
     screenshot(page, "admin")

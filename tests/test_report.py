@@ -119,3 +119,59 @@ def test_printable_summary_has_the_offices_title_and_figures(app, client_as):
     assert "Kết quả tổ chức Lễ khai mạc Tuần lễ hưởng ứng học tập suốt đời năm 2023" in page
     assert "Tổng số lượt ủng hộ: <b>13</b>" in page
     assert "ỦY BAN NHÂN DÂN HUYỆN BẠCH THÔNG" in page
+
+
+def test_staff_and_students_lines_follow_the_groups_kind_in_any_event_file(tmp_path):
+    """Another event names its groups its own way; `kind` tells the report who is staff and who a student."""
+    from kiosk import initialise, report
+    from kiosk.storage import Database, ensure_schema, utcnow
+    from kiosk.storage.checkins import ScanMeta
+
+    other = tmp_path / "other.toml"
+    other.write_text("""
+[event]
+slug = "hoi-nghi"
+title = "Hội nghị tổng kết năm học"
+date = 2024-05-20
+start = "08:00"
+venue = "Hội trường UBND huyện"
+[[agenda]]
+start = "08:00"
+content = "Khai mạc"
+[[groups]]
+key = "gv"
+name = "Giáo viên các trường"
+rank = 1
+walk_in = true
+kind = "staff"
+[[groups]]
+key = "hs"
+name = "Học sinh tiêu biểu"
+rank = 2
+walk_in = true
+kind = "students"
+""", encoding="utf-8")
+    db = Database(f"sqlite:///{tmp_path / 'k.sqlite3'}")
+    try:
+        ensure_schema(db)
+        initialise(db, {}, other)
+        meta = ScanMeta(gate="A", operator="gate", client_addr=None, nonce=None)
+        checkins.walk_in(db, {"full_name": "Cô Lan", "group": "gv"}, meta)
+        for name in ("Em An", "Em Bình"):
+            checkins.walk_in(db, {"full_name": name, "group": "hs"}, meta)
+        summary = dict(report.build(db, utcnow()).summary)
+        assert summary["Cán bộ, giáo viên, nhân viên nhà trường"] == 1 and summary["Học sinh"] == 2
+    finally:
+        db.dispose()
+
+
+def test_an_unknown_group_kind_is_refused_in_vietnamese():
+    import pytest
+
+    from kiosk.event_file import EventFileError, parse_event
+    data = {"event": {"slug": "x", "title": "X", "date": __import__("datetime").date(2024, 5, 20), "start": "08:00",
+                      "venue": "Y"},
+            "agenda": [{"start": "08:00", "content": "Khai mạc"}],
+            "groups": [{"key": "a", "name": "A", "rank": 1, "kind": "vip"}]}
+    with pytest.raises(EventFileError, match="'kind' chỉ nhận delegates, residents, staff"):
+        parse_event(data)

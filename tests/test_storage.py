@@ -47,3 +47,30 @@ def test_a_failed_write_leaves_nothing_behind(app):
 def test_in_memory_sqlite_is_refused():
     with pytest.raises(ValueError):
         Database("sqlite://")
+
+
+def test_a_version_1_database_gains_group_kinds(data_dir):
+    """A data folder from before group kinds: the upgrade adds the column and names the default groups."""
+    import sqlite3
+
+    from kiosk import create_app
+
+    from .conftest import app_config
+    first = create_app(app_config(data_dir))
+    first.extensions["kiosk.db"].dispose()
+    conn = sqlite3.connect(data_dir / "kiosk.sqlite3")
+    conn.execute("ALTER TABLE invitee_group DROP COLUMN kind")  # as version 1 created it
+    conn.execute("UPDATE kiosk_meta SET value = '1' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    again = create_app(app_config(data_dir))
+    try:
+        db = again.extensions["kiosk.db"]
+        assert schema_version(db) == SCHEMA_VERSION == 2
+        with db.read() as session:
+            kinds = dict(session.execute(text("SELECT key, kind FROM invitee_group")).all())
+        assert kinds["giao-vien-thcs-phu-thong"] == "staff" and kinds["hoc-sinh-thcs-phu-thong"] == "students"
+        assert kinds["dai-dien-nhan-dan"] == "residents" and kinds["nha-hao-tam"] == "donors"
+        assert kinds["lanh-dao-huyen"] == "delegates"
+    finally:
+        again.extensions["kiosk.db"].dispose()

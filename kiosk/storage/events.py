@@ -44,7 +44,8 @@ def load_event(session: Session, spec: EventSpec, now: dt.datetime, source: str)
     for group_spec in spec.groups:
         group = InviteeGroup(event_id=event.id, key=group_spec.key, name=group_spec.name,
                              protocol_rank=group_spec.rank, is_vip=group_spec.vip,
-                             walk_in=group_spec.walk_in, expected_count=group_spec.expected,
+                             walk_in=group_spec.walk_in, kind=group_spec.kind,
+                             expected_count=group_spec.expected,
                              note=group_spec.note)
         session.add(group)
         session.flush()

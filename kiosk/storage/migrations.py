@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from .engine import Database
@@ -11,8 +11,21 @@ from .schema import Base, Meta
 
 # The version a fresh database is created at. To change the schema: edit schema.py, bump this
 # number, and add UPGRADES[old_version] that brings a database of the old version up by one.
-SCHEMA_VERSION = 1
-UPGRADES: dict[int, Callable[[Session], None]] = {}
+SCHEMA_VERSION = 2
+
+# Version 1 databases ran the default event, whose group keys say who each group is.
+_DEFAULT_EVENT_KINDS = {"dai-dien-nhan-dan": "residents", "giao-vien-thcs-phu-thong": "staff",
+                        "hoc-sinh-thcs-phu-thong": "students", "nha-hao-tam": "donors", "khach-khac": "other"}
+
+
+def _add_group_kind(session: Session) -> None:
+    """1 → 2: invitee_group.kind, filled in for the default event's groups."""
+    session.execute(text("ALTER TABLE invitee_group ADD COLUMN kind VARCHAR(20) NOT NULL DEFAULT 'delegates'"))
+    for key, kind in _DEFAULT_EVENT_KINDS.items():
+        session.execute(text("UPDATE invitee_group SET kind = :kind WHERE key = :key"), {"kind": kind, "key": key})
+
+
+UPGRADES: dict[int, Callable[[Session], None]] = {1: _add_group_kind}
 
 
 class SchemaTooNew(RuntimeError):

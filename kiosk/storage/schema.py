@@ -91,6 +91,8 @@ class InviteeGroup(Base):
     is_vip: Mapped[bool] = mapped_column(Boolean, default=False)
     # Walk-ins (people without an invitation) may be registered into this group at the gate.
     walk_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Who the group is (event_file.GROUP_KINDS): the report counts the school's staff and students apart.
+    kind: Mapped[str] = mapped_column(String(20), default="delegates", server_default="delegates")
     expected_count: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
 
