@@ -15,6 +15,7 @@ from kiosk import create_app
 from kiosk.storage.schema import AgendaItem, Event, Invitee, InviteeGroup
 
 from .conftest import app_config
+from .event_files import write_other_event
 
 ROOT = Path(__file__).resolve().parent.parent
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -134,25 +135,14 @@ def test_cli_pins_reset_gives_new_working_pins(data_dir):
 
 
 def test_cli_init_with_another_event_file(tmp_path):
-    other = tmp_path / "other.toml"
-    other.write_text("""
-[event]
-slug = "hoi-nghi"
-title = "Hội nghị tổng kết năm học"
-date = 2024-05-20
-start = "08:00"
-venue = "Hội trường UBND huyện"
-[[agenda]]
-start = "08:00"
-end = "08:30"
-content = "Khai mạc"
+    other = write_other_event(tmp_path / "other.toml", """
 [[groups]]
 key = "dai-bieu"
 name = "Đại biểu"
 rank = 1
 [[groups.invitees]]
 name = "Nguyễn Văn An"
-""", encoding="utf-8")
+""")
     data_dir = tmp_path / "other-data"
     result = _cli(data_dir, "init", "--event", str(other))
     assert result.returncode == 0, result.stderr

@@ -12,6 +12,7 @@ from checkin import checkins, invitations
 from checkin.codes import new_code
 from kiosk.storage.schema import Donation, Invitee, ScanLog
 
+from .event_files import write_other_event
 from .invitee_files import csv_bytes, many_people
 
 SHEETS = ["Tổng hợp", "Đại biểu", "Nhật ký quét", "Ủng hộ", "Chương trình"]
@@ -127,17 +128,7 @@ def test_staff_and_students_lines_follow_the_groups_kind_in_any_event_file(tmp_p
     from kiosk.storage import Database, ensure_schema, utcnow
     from kiosk.storage.checkins import ScanMeta
 
-    other = tmp_path / "other.toml"
-    other.write_text("""
-[event]
-slug = "hoi-nghi"
-title = "Hội nghị tổng kết năm học"
-date = 2024-05-20
-start = "08:00"
-venue = "Hội trường UBND huyện"
-[[agenda]]
-start = "08:00"
-content = "Khai mạc"
+    other = write_other_event(tmp_path / "other.toml", """
 [[groups]]
 key = "gv"
 name = "Giáo viên các trường"
@@ -150,7 +141,7 @@ name = "Học sinh tiêu biểu"
 rank = 2
 walk_in = true
 kind = "students"
-""", encoding="utf-8")
+""")
     db = Database(f"sqlite:///{tmp_path / 'k.sqlite3'}")
     try:
         ensure_schema(db)
