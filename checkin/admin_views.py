@@ -1,24 +1,24 @@
 """Admin pages for invitations: the list, add/edit, import, reissue, substitutes, cards."""
 from __future__ import annotations
 
-import secrets
 from io import BytesIO
 from pathlib import Path
 
 from flask import (abort, current_app, flash, jsonify, redirect, render_template, request, send_file,
                    url_for)
 
-from kiosk import auth
+from kiosk import auth, boundary
 from kiosk.storage import events as event_queries
 from kiosk.storage import invitees as invitee_queries
 
-from . import bp, invitations
+from . import bp, import_jobs, invitations
 from .codes import display_form
-from .importer import ImportFileError
+from .import_jobs import ImportJobs
 from .people import HONORIFICS, PersonError
 
 ADMIN = "admin"
 UPLOAD_LIMIT = 5 * 1024 * 1024
+TOO_LARGE = boundary.TOO_LARGE_MESSAGES["checkin.import_upload"]
 
 
 def _db():
@@ -181,64 +181,73 @@ def import_template():
                      as_attachment=True)
 
 
-def _upload_dir() -> Path:
-    path = Path(current_app.config["KIOSK_DATA_DIR"]) / "exports" / "uploads"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def _import_jobs() -> ImportJobs:
+    jobs = current_app.extensions.get("kiosk.import_jobs")
+    if jobs is None:
+        jobs = current_app.extensions["kiosk.import_jobs"] = ImportJobs(_db())
+    return jobs
 
 
 @bp.post("/admin/invitees/import")
 @auth.requires_role(ADMIN)
 def import_upload():
-    token = request.form.get("upload")
-    if token:
-        # "Import only the valid rows" after a report: reuse the file already uploaded.
-        if not token.isalnum():
-            abort(400)
-        stored = next(_upload_dir().glob(f"{token}.*"), None)
-        if stored is None:
-            flash("Tệp tải lên đã hết hạn, hãy tải lại.", "error")
+    jobs = _import_jobs()
+    if request.form.get("job"):
+        # "Import only the valid rows" after a report: the file was read already.
+        job = jobs.write_valid_rows(request.form["job"], auth.current_role())
+        if job is None:
+            flash("Kết quả kiểm tra tệp đã hết hạn, hãy tải tệp lên lại.", "error")
             return redirect(url_for("checkin.admin_invitees"))
-        filename, data = stored.name, stored.read_bytes()
     else:
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             flash("Hãy chọn tệp .xlsx hoặc .csv.", "error")
             return redirect(url_for("checkin.admin_invitees"))
-        filename, data = upload.filename, upload.read(UPLOAD_LIMIT + 1)
+        data = upload.read(UPLOAD_LIMIT + 1)
         if len(data) > UPLOAD_LIMIT:
-            flash("Tệp quá lớn (tối đa 5 MB).", "error")
+            flash(TOO_LARGE, "error")
             return redirect(url_for("checkin.admin_invitees"))
-    only_valid = request.form.get("only_valid") == "1"
-    try:
-        report = invitations.check_import(_db(), filename, data)
-    except ImportFileError as exc:
-        return render_template("checkin/import_report.html", file_error=str(exc), filename=filename), 400
-    if report.errors and not only_valid:
-        token = secrets.token_hex(12)
-        suffix = Path(filename).suffix.lower() if Path(filename).suffix.lower() in (".xlsx", ".csv") else ".bin"
-        (_upload_dir() / f"{token}{suffix}").write_bytes(data)
-        return render_template("checkin/import_report.html", report=report, filename=filename, token=token), 400
-    try:
-        counts = invitations.apply_import(_db(), report, only_valid, auth.current_role())
-    except invitations.InvitationError as exc:
-        return render_template("checkin/import_report.html", report=report, filename=filename,
-                               file_error=exc.message), 400
-    skipped = len(report.errors)
-    flash(f"Đã nhập “{filename}”: thêm {counts['created']}, cập nhật {counts['updated']}"
-          + (f", bỏ qua {skipped} dòng lỗi." if skipped else "."))
-    return redirect(url_for("checkin.admin_invitees"))
+        job, started = jobs.start(upload.filename, data, request.form.get("only_valid") == "1",
+                                  auth.current_role())
+        if not started:
+            flash(f"Đang nhập tệp “{job.filename}”. Hãy đợi xong rồi nhập tệp khác.", "error")
+    # A usual list is read and written in about a second: the answer then lands on the result itself.
+    import_jobs.wait(job, 3.0)
+    return redirect(url_for("checkin.import_job", job_id=job.id), code=303)
+
+
+@bp.get("/admin/invitees/import/<job_id>")
+@auth.requires_role(ADMIN)
+def import_job(job_id: str):
+    job = _import_jobs().get(job_id)
+    if job is None:
+        abort(404)
+    if job.status == "done":
+        if not job.announced:
+            job.announced = True
+            skipped = len(job.report.errors)
+            flash(f"Đã nhập “{job.filename}”: thêm {job.counts['created']}, cập nhật {job.counts['updated']}"
+                  + (f", bỏ qua {skipped} dòng lỗi." if skipped else "."))
+        return redirect(url_for("checkin.admin_invitees"))
+    status = 400 if job.status in ("checked", "failed") else 200
+    return render_template("checkin/import_report.html", job=job, report=job.report, filename=job.filename,
+                           file_error=job.error), status
 
 
 @bp.post("/api/invitations/export")
 @auth.requires_role(ADMIN)
 def export_start():
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
     try:
-        job = _jobs().start(str(body.get("format", "pdf")))
+        job, started = _jobs().start(str(body.get("format", "pdf")))
     except invitations.InvitationError as exc:
         return auth.api_error(exc.code, 400, exc.message)
-    return jsonify(_job_json(job)), 202
+    answer = _job_json(job)
+    if not started:
+        answer["message"] = (f"Đang có một lượt tạo thẻ ({job.fmt.upper()}) chưa xong: theo dõi lượt đó; "
+                             "xong rồi hãy tạo lượt khác.")
+    return jsonify(answer), 202
 
 
 def _job_json(job) -> dict:

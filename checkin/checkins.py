@@ -11,12 +11,15 @@ from kiosk.storage import Database, utcnow
 from kiosk.storage import checkins as queries
 from kiosk.storage import invitees as invitee_queries
 from kiosk.storage.checkins import ScanMeta
+from kiosk.cleaning import clean_text
 from kiosk.vietnamese import format_time, nfc
 
 from . import gate
 from .codes import CodeError, parse_scan
 from .gate import ALREADY, INVALID, OK, REVOKED, UNKNOWN, CheckInError, Guest
 from .people import PersonError, normalise_phone
+
+MAX_SCAN = 500
 
 __all__ = ["ScanMeta", "scan", "admit_by_id", "walk_in", "undo", "search", "stats", "roster", "absent"]
 
@@ -114,6 +117,8 @@ def _replayed(session, meta: ScanMeta) -> dict | None:
 def scan(db: Database, raw: str, meta: ScanMeta, now: dt.datetime | None = None) -> dict:
     """Check in whatever was scanned or typed; every outcome is logged and answered, once per nonce."""
     now = now or utcnow()
+    # Longer input (a stray vCard, a page of text) is judged and logged by its first MAX_SCAN characters.
+    raw = clean_text(raw, MAX_SCAN)
     try:
         code, problem = parse_scan(raw).code, None
     except CodeError as exc:
@@ -135,7 +140,7 @@ def scan(db: Database, raw: str, meta: ScanMeta, now: dt.datetime | None = None)
             invitee_id = row.id
             revoke_reason = row.revoke_reason or ("Thư mời đã bị huỷ" if row.revoked_at else None)
             outcome, _guest_obj, response = _admit(session, ctx, row, revoke_reason, meta, now)
-        queries.log_scan(session, event_id=ctx.id, kind="scan", raw=raw[:500], code=code, outcome=outcome,
+        queries.log_scan(session, event_id=ctx.id, kind="scan", raw=raw, code=code, outcome=outcome,
                          invitee_id=invitee_id, meta=meta, reason=response["reason"], response=response, now=now)
         return response
 

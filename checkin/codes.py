@@ -103,7 +103,16 @@ def _payload(raw: str) -> str:
 
 
 def parse_scan(raw: str) -> Scan:
-    """Read scanner or keyboard input into a canonical code, or raise CodeError with the reason."""
+    """Read scanner or keyboard input into a canonical code, or raise CodeError with the reason.
+
+    Input with several fields (a GS1 code's fields arrive separated by GS, which the cleaning boundary
+    turns into spaces) is accepted when one whole field is a valid code."""
+    fields = (raw or "").split()
+    if len(fields) > 1:
+        for field_text in fields:
+            candidate = _payload(field_text).upper()
+            if is_valid(candidate):
+                return Scan(code=candidate, raw=raw)
     text = _payload(raw)
     if not text:
         raise CodeError("empty")

@@ -6,6 +6,7 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 
+from kiosk.cleaning import clean_text
 from kiosk.vietnamese import fold
 
 from .people import PersonError, PersonFields, clean_person
@@ -22,7 +23,12 @@ ALIASES = {"hoten": "full_name", "ten": "full_name", "hovaten": "full_name", "da
            "khuvucghe": "seat", "khuvuc": "seat", "ghe": "seat", "chongoi": "seat", "dienthoai": "phone",
            "sodienthoai": "phone", "sdt": "phone", "ghichu": "note"}
 EXCEL_ERRORS = ("#REF!", "#N/A", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!")
+# Bounds on what a list may be: an office list is a few hundred rows of nine columns.
 MAX_ROWS = 20000
+MAX_COLUMNS = 30          # columns read; anything to the right of these is ignored
+MAX_CELL = 1000           # characters in one cell
+MAX_UNZIPPED = 50 * 1024 * 1024   # an .xlsx is a zip: what it may unpack to, all parts together
+MAX_ZIP_PARTS = 500
 
 
 @dataclass(frozen=True)
@@ -72,23 +78,47 @@ def _map_headers(header: list) -> dict[int, str]:
     return mapping
 
 
+UNREADABLE_XLSX = "Không đọc được tệp Excel (tệp hỏng hoặc không phải .xlsx). Hãy mở tệp trong Excel và lưu lại."
+
+
+def _check_zip(data: bytes) -> None:
+    """Refuse a zip that unpacks to far more than a list could be (a zip bomb) before anything unpacks it."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        raise ImportFileError(UNREADABLE_XLSX) from None
+    # The sizes are the ones the zip declares; unpacking stops at them (zipfile checks), so they bound it.
+    if len(parts) > MAX_ZIP_PARTS or sum(part.file_size for part in parts) > MAX_UNZIPPED:
+        raise ImportFileError(f"Tệp Excel giải nén ra quá lớn (tối đa {MAX_UNZIPPED // 2**20} MB): "
+                              "đây không phải một danh sách khách mời bình thường.")
+
+
 def _read_xlsx(data: bytes) -> list[list]:
     from openpyxl import load_workbook
+    _check_zip(data)
     try:
         values = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         formulas = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise ImportFileError(f"Không đọc được tệp Excel (tệp hỏng hoặc không phải .xlsx): {exc}") from None
-    sheet, formula_sheet = values.worksheets[0], formulas.worksheets[0]
-    rows = []
-    for value_row, formula_row in zip(sheet.iter_rows(values_only=True), formula_sheet.iter_rows(values_only=True)):
-        # A formula the spreadsheet never calculated has no cached value: flag it instead of importing blank.
-        rows.append([("#UNCALCULATED" if v is None and isinstance(f, str) and f.startswith("=") else v)
-                     for v, f in zip(value_row, formula_row)])
-        if len(rows) > MAX_ROWS + 1:
-            break
-    values.close()
-    formulas.close()
+        try:
+            sheet, formula_sheet = values.worksheets[0], formulas.worksheets[0]
+            rows = []
+            for value_row, formula_row in zip(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True),
+                                              formula_sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)):
+                # A formula the spreadsheet never calculated has no cached value: flag it, never import blank.
+                rows.append([("#UNCALCULATED" if v is None and isinstance(f, str) and f.startswith("=") else v)
+                             for v, f in zip(value_row, formula_row)])
+                if len(rows) > MAX_ROWS + 1:
+                    break
+        finally:
+            values.close()
+            formulas.close()
+    except ImportFileError:
+        raise
+    except Exception:  # noqa: BLE001 - any fault in a crafted or damaged workbook (XML, zip, entities, types)
+        # defusedxml makes openpyxl refuse DTDs and entities (no entity bombs); whatever else a damaged file
+        # makes the parser raise is the same answer for the organiser: the file cannot be read.
+        raise ImportFileError(UNREADABLE_XLSX) from None
     return rows
 
 
@@ -101,7 +131,18 @@ def _read_csv(data: bytes) -> list[list]:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return [row for row in csv.reader(io.StringIO(text), dialect)][:MAX_ROWS + 2]
+    reader = csv.reader(io.StringIO(text), dialect)
+    rows = []
+    try:
+        for row in reader:
+            rows.append(row[:MAX_COLUMNS])
+            if len(rows) > MAX_ROWS + 1:
+                break
+    except csv.Error:
+        # A field longer than the csv module allows (128 KB), or a quote that never closes.
+        raise ImportFileError(f"Dòng {reader.line_num} của tệp CSV không đọc được (ô quá dài hoặc thiếu dấu "
+                              "ngoặc kép đóng).") from None
+    return rows
 
 
 def read_table(filename: str, data: bytes) -> list[list]:
@@ -133,8 +174,12 @@ def parse_invitees(filename: str, data: bytes, group_keys_by_name: dict[str, str
     for offset, cells in enumerate(body):
         row_number = offset + 2
         values = {field_name: cells[index] if index < len(cells) else None for index, field_name in mapping.items()}
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values.values()):
+        if all(v is None or (isinstance(v, str) and not clean_text(v)) for v in values.values()):
             continue  # blank lines between blocks are common in office lists
+        too_long = next((f for f, v in values.items() if isinstance(v, str) and len(v) > MAX_CELL), None)
+        if too_long:
+            report.errors.append(RowError(row_number, titles[too_long], f"ô quá dài (tối đa {MAX_CELL} ký tự)."))
+            continue
         bad_cell = next(((f, v) for f, v in values.items() if isinstance(v, str) and v.strip() in EXCEL_ERRORS
                          or v == "#UNCALCULATED"), None)
         if bad_cell:

@@ -4,9 +4,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from kiosk.cleaning import clean_text
 from kiosk.vietnamese import fold, nfc
 
 HONORIFICS = ("Đồng chí", "Ông", "Bà", "Ông/Bà", "Thầy", "Cô", "Anh", "Chị", "Em")
+# Longest text each field takes (characters), and the column title its error names.
+LIMITS = {"full_name": (200, "Họ và tên"), "honorific": (40, "Danh xưng"), "title": (300, "Chức vụ"),
+          "organisation": (300, "Đơn vị"), "seat": (100, "Khu vực/ghế"), "note": (500, "Ghi chú")}
+MAX_RANK = 1_000_000
 _PHONE_JUNK = re.compile(r"[\s.\-()/]")
 
 
@@ -34,8 +39,9 @@ def normalise_phone(value: object) -> str | None:
         text = "0" + text[2:]
     elif len(text) == 9 and text.isdigit() and not text.startswith("0"):
         text = "0" + text  # Excel stored the number as a number and dropped the leading zero
-    if not (text.isdigit() and len(text) == 10 and text.startswith("0")):
-        raise PersonError("Điện thoại", f"số điện thoại “{value}” không hợp lệ (cần 10 chữ số, bắt đầu bằng 0).")
+    if not (text.isascii() and text.isdigit() and len(text) == 10 and text.startswith("0")):
+        shown = clean_text(value, 40)
+        raise PersonError("Điện thoại", f"số điện thoại “{shown}” không hợp lệ (cần 10 chữ số, bắt đầu bằng 0).")
     return text
 
 
@@ -58,8 +64,13 @@ class PersonFields:
         return fold(self.full_name), fold(self.organisation)
 
 
-def _optional_text(value: object) -> str | None:
+def _optional_text(values: dict, key: str) -> str | None:
+    """A cleaned optional field, refused when longer than its limit."""
+    value = values.get(key)
     text = nfc(None if value is None else str(value))
+    limit, column = LIMITS[key]
+    if len(text) > limit:
+        raise PersonError(column, f"quá dài (tối đa {limit} ký tự).")
     return text or None
 
 
@@ -69,34 +80,33 @@ def parse_rank(value: object) -> int | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    try:
-        rank = int(str(value).strip())
-    except ValueError:
-        raise PersonError("Thứ tự", f"“{value}” không phải số nguyên.") from None
-    if rank < 1:
-        raise PersonError("Thứ tự", "phải là số nguyên dương.")
+    text = nfc(str(value))
+    # Digits only (int() would also take "١٢" or "1_000"), and not so many that int() itself is slow.
+    if not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > 12:
+        raise PersonError("Thứ tự", f"“{text[:40]}” không phải số nguyên hợp lệ.")
+    rank = int(text)
+    if not 1 <= rank <= MAX_RANK:
+        raise PersonError("Thứ tự", f"phải là số nguyên từ 1 đến {MAX_RANK:,}.".replace(",", "."))
     return rank
 
 
 def clean_person(values: dict, group_keys_by_name: dict[str, str]) -> PersonFields:
     """Validate raw values (keys as in PersonFields; group by name or key) into PersonFields."""
-    name = nfc(None if values.get("full_name") is None else str(values.get("full_name")))
+    name = _optional_text(values, "full_name")
     if not name:
         raise PersonError("Họ và tên", "không được để trống.")
-    if len(name) > 200:
-        raise PersonError("Họ và tên", "quá dài (tối đa 200 ký tự).")
-    group_text = _optional_text(values.get("group"))
+    group_text = nfc(None if values.get("group") is None else str(values.get("group")))
     group_key = None
     if group_text:
         group_key = group_keys_by_name.get(fold(group_text))
         if group_key is None:
-            raise PersonError("Nhóm", f"không có nhóm “{group_text}” trong sự kiện.")
+            raise PersonError("Nhóm", f"không có nhóm “{group_text[:100]}” trong sự kiện.")
     return PersonFields(
-        full_name=name, honorific=_optional_text(values.get("honorific")),
-        title=_optional_text(values.get("title")), organisation=_optional_text(values.get("organisation")),
+        full_name=name, honorific=_optional_text(values, "honorific"),
+        title=_optional_text(values, "title"), organisation=_optional_text(values, "organisation"),
         group=group_key, protocol_rank=parse_rank(values.get("protocol_rank")),
-        seat=_optional_text(values.get("seat")), phone=normalise_phone(values.get("phone")),
-        note=_optional_text(values.get("note")))
+        seat=_optional_text(values, "seat"), phone=normalise_phone(values.get("phone")),
+        note=_optional_text(values, "note"))
 
 
 def group_lookup(groups: list[tuple[str, str]]) -> dict[str, str]:

@@ -6,14 +6,15 @@ import logging
 from pathlib import Path
 
 from flask import Flask
-from flask_socketio import SocketIO
 
 from checkin.codes import new_code
 
+from . import boundary, errors
 from .config import ROLES, ensure_data_dir, load_config, load_or_create_secret_key
 from .event_file import DEFAULT_EVENT_FILE, read_event_file
 from .logs import configure_logging
-from .pins import LoginThrottle
+from .login_throttle import LoginThrottle
+from .sockets import make_socketio
 from .storage import Database, ensure_schema, utcnow
 from .storage import events as event_queries
 from .storage import invitees as invitee_queries
@@ -43,6 +44,9 @@ def create_app(config: dict | None = None) -> Flask:
         KIOSK_CSRF_EXEMPT={"kiosk.api_login", "kiosk.login_submit"},
     )
     app.json.ensure_ascii = False
+    # First: every request's size is checked and its text cleaned before any other hook reads it.
+    boundary.install(app)
+    errors.install(app)
 
     db = Database(cfg["DATABASE_URL"])
     ensure_schema(db)
@@ -50,8 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["kiosk.throttle"] = LoginThrottle()
     app.extensions["kiosk.new_pins"] = initialise(db, cfg)
 
-    socketio = SocketIO(app, async_mode="threading", ping_interval=10, ping_timeout=10,
-                        json=app.json, logger=False, engineio_logger=False)
+    socketio = make_socketio(app)
     app.extensions["kiosk.socketio"] = socketio
 
     from . import admin_views, views  # noqa: F401  (admin_views adds the organiser's routes to views.bp)

@@ -9,6 +9,7 @@ import time
 from flask import current_app, g, jsonify, redirect, render_template, request, session, url_for
 
 from .config import ROLES
+from .pins import is_well_formed
 from .storage import staff, utcnow
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -21,6 +22,8 @@ MESSAGES = {
     "csrf": "Phiên làm việc không hợp lệ hoặc đã hết hạn. Vui lòng tải lại trang.",
     "wrong_pin": "Mã PIN không đúng.",
     "throttled": "Nhập sai mã PIN quá nhiều lần. Vui lòng đợi {seconds} giây rồi thử lại.",
+    "role_locked": "Đăng nhập trạm này bằng mã PIN đang tạm khoá ({minutes} phút nữa) vì có quá nhiều lần nhập "
+                   "sai từ nhiều máy. Các máy đã đăng nhập vẫn dùng bình thường. Hãy báo ban tổ chức.",
     "bad_request": "Yêu cầu không hợp lệ.",
     "unknown_role": "Vai trò không hợp lệ.",
 }
@@ -133,7 +136,8 @@ def check_csrf():
         return None
     sent = request.headers.get("X-CSRFToken") or request.form.get("csrf_token") or ""
     expected = session.get("csrf") or ""
-    if not expected or not hmac.compare_digest(sent, expected):
+    # As bytes: compare_digest refuses str with non-ASCII characters, which a header may well hold.
+    if not expected or not hmac.compare_digest(sent.encode("utf-8", "replace"), expected.encode()):
         if wants_json():
             return api_error("csrf", 400)
         return render_template("message.html", title="Phiên không hợp lệ", message=MESSAGES["csrf"]), 400
@@ -145,24 +149,37 @@ def client_address() -> str:
     return request.remote_addr or "?"
 
 
+def _refused(refusal) -> tuple[str, int, dict]:
+    code = "role_locked" if refusal.scope == "role" else "throttled"
+    return code, 429, {"retry_after": refusal.seconds}
+
+
 def attempt_login(role: str, pin: str) -> tuple[str, int, dict]:
     """Check a PIN with the throttle; return (outcome code, HTTP status, extra fields)."""
     if role not in ROLES:
         return "unknown_role", 400, {}
     throttle = current_app.extensions["kiosk.throttle"]
     client = client_address()
-    wait = throttle.begin(client)
-    if wait:
-        return "throttled", 429, {"retry_after": wait}
+    refusal = throttle.begin(client, role)
+    if refusal:
+        return _refused(refusal)
     db = current_app.extensions["kiosk.db"]
-    with db.read() as db_session:
-        ok = staff.check_pin(db_session, role, pin)
+    try:
+        # Anything that cannot be a PIN is a wrong PIN, counted like one, without hashing it.
+        with db.read() as db_session:
+            ok = is_well_formed(pin) and staff.check_pin(db_session, role, pin)
+    except BaseException:
+        throttle.abandoned(client, role)
+        raise
     if not ok:
-        wait = throttle.failed(client)
-        if wait:
-            return "throttled", 429, {"retry_after": wait}
-        return "wrong_pin", 401, {}
-    throttle.succeeded(client)
+        refusal = throttle.failed(client, role)
+        with db.write() as db_session:
+            staff.record_failed_login(db_session, role, client, refusal.scope if refusal else None, utcnow())
+        if refusal and refusal.scope == "role":
+            current_app.logger.warning("PIN login of role %s locked for %d s after too many wrong PINs",
+                                       role, refusal.seconds)
+        return _refused(refusal) if refusal else ("wrong_pin", 401, {})
+    throttle.succeeded(client, role)
     with db.write() as db_session:
         token = staff.open_session(db_session, role, client, utcnow())
     session.clear()
@@ -184,6 +201,6 @@ def logout() -> None:
     g.pop("kiosk_role", None)
 
 
-def message_for(code: str, **values) -> str:
+def message_for(code: str, seconds: int = 0) -> str:
     """The Vietnamese message for an auth outcome."""
-    return MESSAGES.get(code, code).format(**values)
+    return MESSAGES.get(code, code).format(seconds=seconds, minutes=max(1, round(seconds / 60)))

@@ -8,6 +8,7 @@ import click
 
 from . import create_app, initialise
 from .config import ROLES, ConfigError, ensure_data_dir, load_config
+from .pins import ADMIN_PIN_LENGTH, MAX_PIN_LENGTH, MIN_PIN_LENGTH
 from .event_file import EventFileError
 from .storage import Database, ensure_schema, utcnow
 from .storage import events as event_queries
@@ -17,6 +18,14 @@ STATIONS = (("Quản trị", "/admin"), ("Cổng đón tiếp", "/gate"), ("Dẫ
             ("Màn hình máy chiếu", "/display"), ("Màn hình sảnh", "/display/lobby"),
             ("Màn hình chào khách", "/display/welcome"), ("Bàn ủng hộ", "/donations"))
 ROLE_NAMES = {"admin": "Quản trị", "gate": "Cổng đón tiếp", "mc": "Dẫn chương trình", "cashier": "Bàn ủng hộ"}
+
+
+def _config() -> dict:
+    """The configuration, or a Vietnamese error and exit status 1."""
+    try:
+        return load_config()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _open_db(cfg: dict) -> Database:
@@ -86,13 +95,18 @@ def init(event_file: str | None) -> None:
 
 @main.command()
 @click.option("--reset", is_flag=True, help="Tạo mã PIN mới (các thiết bị đang đăng nhập sẽ bị đăng xuất).")
-def pins(reset: bool) -> None:
+@click.option("--role", "roles", multiple=True, type=click.Choice(ROLES),
+              help="Chỉ tạo lại mã của trạm này (có thể ghi nhiều lần); mặc định: mọi trạm.")
+@click.option("--admin-digits", type=click.IntRange(MIN_PIN_LENGTH, MAX_PIN_LENGTH), default=ADMIN_PIN_LENGTH,
+              show_default=True, help="Số chữ số của mã PIN quản trị (dài hơn thì khó đoán hơn).")
+def pins(reset: bool, roles: tuple[str, ...], admin_digits: int) -> None:
     """Xem tình trạng mã PIN; --reset tạo mã mới và in ra."""
-    cfg = load_config()
+    cfg = _config()
     db = _open_db(cfg)
     env_pins = {role: cfg.get(f"KIOSK_PIN_{role.upper()}") for role in ROLES}
     with db.write() as session:
-        new_pins = staff.sync_pins(session, env_pins, utcnow(), reset=reset)
+        new_pins = staff.sync_pins(session, env_pins, utcnow(), reset=reset, roles=roles or ROLES,
+                                   lengths={"admin": admin_digits})
         from_env = staff.pins_from_env(session)
     if not reset and not new_pins:
         click.echo("Mã PIN chỉ lưu dạng băm nên không hiển thị lại được. Chạy với --reset để tạo mã mới.")
@@ -108,7 +122,7 @@ def import_command(file: str, only_valid: bool) -> None:
     from checkin import invitations
     from checkin.importer import ImportFileError
 
-    db = _open_db(load_config())
+    db = _open_db(_config())
     path = Path(file)
     try:
         report = invitations.check_import(db, path.name, path.read_bytes())
@@ -117,7 +131,7 @@ def import_command(file: str, only_valid: bool) -> None:
     for error in report.errors:
         click.echo(f"  {error}", err=True)
     try:
-        counts = invitations.apply_import(db, report, only_valid, actor="cli")
+        counts = invitations.apply_import(db, report, only_valid, actor="cli", filename=path.name)
     except invitations.InvitationError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"Đã nhập {path.name}: thêm {counts['created']}, cập nhật {counts['updated']}"
@@ -135,7 +149,7 @@ def invitations(outdir: str, fmt: str) -> None:
     from checkin import card_batches
     from checkin import invitations as invitation_cases
 
-    db = _open_db(load_config())
+    db = _open_db(_config())
     out = Path(outdir)
     started = time.perf_counter()
     try:
@@ -161,7 +175,7 @@ def report(out: str, with_csv: bool) -> None:
     from . import report as report_data
     from . import report_files
 
-    db = _open_db(load_config())
+    db = _open_db(_config())
     data = report_data.build(db, utcnow())
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -179,7 +193,7 @@ def backup() -> None:
     """Sao lưu cơ sở dữ liệu ngay (an toàn cả khi máy chủ đang chạy)."""
     from .storage import backup as backups
 
-    cfg = load_config()
+    cfg = _config()
     _open_db(cfg)
     try:
         path = backups.take_backup(backups.database_file(cfg["DATABASE_URL"]),
@@ -196,7 +210,7 @@ def restore(file: str, yes: bool) -> None:
     """Khôi phục cơ sở dữ liệu từ một bản sao lưu (bản hiện tại được sao lưu trước)."""
     from .storage import backup as backups
 
-    cfg = load_config()
+    cfg = _config()
     try:
         db_file = backups.database_file(cfg["DATABASE_URL"])
         version = backups.check_backup(Path(file))

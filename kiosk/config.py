@@ -6,6 +6,8 @@ import secrets
 import tomllib
 from pathlib import Path
 
+from .pins import MAX_PIN_LENGTH, MIN_PIN_LENGTH, is_well_formed
+
 ROLES = ("admin", "gate", "mc", "cashier")
 
 # Every setting the public contract documents (README "Configuration"), with its default.
@@ -85,6 +87,11 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         config["DATABASE_URL"] = f"sqlite:///{data_dir / 'kiosk.sqlite3'}"
     if config["KIOSK_PAPER_DOTS"] % 8:
         raise ConfigError("KIOSK_PAPER_DOTS phải chia hết cho 8 (384, 512 hoặc 576).")
+    for role in ROLES:
+        pin = config[f"KIOSK_PIN_{role.upper()}"]
+        # The login form takes digits only: a PIN nobody can type would lock the station out.
+        if pin is not None and not is_well_formed(pin):
+            raise ConfigError(f"KIOSK_PIN_{role.upper()} phải gồm {MIN_PIN_LENGTH} đến {MAX_PIN_LENGTH} chữ số.")
     return config
 
 

@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from .auth import ROLE_LABELS
 from .report import METHODS
 from .storage import events as event_queries
 from .storage import report as report_queries
-from .storage import utcnow
+from .storage import staff, utcnow
 from .storage.backup import list_backups
 from .vietnamese import format_time, format_vnd
 
@@ -77,8 +78,24 @@ def snapshot(app: Flask) -> dict:
         "printer": printer,
         "screens": screen_list(app),
         "backup": last_backup(app),
+        "security": security_summary(app),
         "server_time": int(utcnow().timestamp() * 1000),
     }
+
+
+def security_summary(app: Flask) -> dict:
+    """Roles whose PIN login is locked now, and the wrong PINs of the last ten minutes, for the organiser."""
+    now = utcnow()
+    with app.extensions["kiosk.db"].read() as session:
+        zone = ZoneInfo(event_queries.current_event(session).timezone)
+        count, recent = staff.failed_logins(session, now - dt.timedelta(minutes=10))
+    locked = app.extensions["kiosk.throttle"].locked_roles()
+    return {"locked_roles": [{"role": role, "label": ROLE_LABELS[role], "seconds": seconds}
+                             for role, seconds in sorted(locked.items())],
+            "failed_logins_10_min": count,
+            "recent_failed_logins": [{"at_label": format_time(row.at.astimezone(zone)),
+                                      "role": ROLE_LABELS.get(row.actor, row.actor), "address": row.detail}
+                                     for row in recent]}
 
 
 def last_backup(app: Flask) -> dict | None:

@@ -7,32 +7,105 @@ keeps an HTTP/1.1 connection open when it is safe to read the next request from 
 read to its declared end (or the rest is small and is read and dropped), no Transfer-Encoding, no
 WebSocket; and it never sends bytes the response's headers do not frame (a body after HEAD, 204 or 304,
 or past its Content-Length). With TLS, each handshake runs on its connection's thread under a timeout,
-not in the accept loop where one stalled phone would hold up everyone. Everything else is Werkzeug's
-behaviour, adapted from `werkzeug.serving.WSGIRequestHandler.run_wsgi`
+not in the accept loop where one stalled phone would hold up everyone.
+
+Slow or hostile clients (a guest's phone on the school Wi-Fi) get limits, each tested on a real port:
+- time: a request's line and headers must arrive within HEADER_SECONDS of its first byte (and a TLS
+  handshake within as long), its body within BODY_SECONDS plus a second per BODY_MIN_RATE bytes; a client
+  sending a byte every few seconds is cut off. Only a real WebSocket (a GET upgrade with no body) leaves
+  these limits, for a long idle timeout (Engine.IO pings it every 10 s).
+- connections: at most MAX_CONNECTIONS open, MAX_PER_CLIENT from one address (not loopback); past that a
+  short Vietnamese 503 and a close, so one device cannot take every thread.
+- framing: a second Content-Length, Content-Length with Transfer-Encoding, or a length that is not a
+  number is refused (400) before the application runs; "100 Continue" is sent once, and only when the
+  application starts reading the body (never before a refusal such as 401 or 413).
+
+Everything else is Werkzeug's behaviour, adapted from `werkzeug.serving.WSGIRequestHandler.run_wsgi`
 (Werkzeug 3.1, BSD-3-Clause); requirements.txt pins Werkzeug for that reason.
 """
 from __future__ import annotations
 
+import collections
+import io
+import ipaddress
+import logging
+import select
 import selectors
 import socket
 import ssl
 import threading
+import time
 
 from werkzeug.exceptions import InternalServerError
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
+log = logging.getLogger(__name__)
+
 # An idle kept-alive connection gives its thread back after this long (browsers reopen one when needed).
 IDLE_SECONDS = 30
+# From a request's first byte to the end of its headers; also the whole TLS handshake.
+HEADER_SECONDS = 10
+# A body gets this long, plus one second per BODY_MIN_RATE bytes it declares (a 5 MB list over weak Wi-Fi).
+BODY_SECONDS = 30
+BODY_MIN_RATE = 32 * 1024
+# A WebSocket with no traffic at all for this long is gone (Engine.IO pings every 10 s).
+WEBSOCKET_IDLE_SECONDS = 60
+MAX_CONNECTIONS = 500
+MAX_PER_CLIENT = 100
 # Left-over request body up to this size is read and dropped to keep the connection; more closes it.
 DRAIN_LIMIT = 64 * 1024
 
+# Short answers for requests refused before the application runs (the server's own, not Flask's).
+REFUSALS = {
+    400: "Yêu cầu không hợp lệ.",
+    408: "Gửi yêu cầu quá chậm; kết nối đã đóng.",
+    414: "Địa chỉ quá dài.",
+    431: "Phần đầu yêu cầu quá lớn.",
+    501: "Máy chủ không hỗ trợ thao tác này.",
+    503: "Máy chủ đang phục vụ quá nhiều kết nối. Vui lòng thử lại sau giây lát.",
+}
+
+
+def _plain_answer(status: int, reason: str) -> bytes:
+    """A whole HTTP/1.1 answer with a Vietnamese text body that closes the connection."""
+    body = REFUSALS.get(status, REFUSALS[400]).encode()
+    return (f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n"
+            + ("Retry-After: 5\r\n" if status == 503 else "") + "\r\n").encode() + body
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The connection's bytes, with a time limit on the whole request rather than on each read."""
+
+    def __init__(self, sock: socket.socket, handler: "KeepAliveRequestHandler"):
+        super().__init__()
+        self._sock = sock
+        self._handler = handler
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        remaining = self._handler.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the request did not arrive in time")
+        self._sock.settimeout(remaining)
+        received = self._sock.recv_into(buffer)
+        # Writing the answer is limited per send by the idle timeout, not by what is left of this one.
+        self._sock.settimeout(self._handler.timeout)
+        if received:
+            self._handler.bytes_arrived()
+        return received
+
 
 class _BodyReader:
-    """wsgi.input that counts what the application reads of a body with a Content-Length."""
+    """wsgi.input that counts what the application reads of a body with a Content-Length (or, with
+    length None, of a chunked body), and says "100 Continue" when it first reads, if asked to."""
 
-    def __init__(self, stream, length: int):
+    def __init__(self, stream, length: int | None, before_first_read=None):
         self._stream = stream
         self.remaining = length
+        self._before_first_read = before_first_read
 
     def read(self, size: int = -1) -> bytes:
         return self._take(self._stream.read, size)
@@ -42,6 +115,11 @@ class _BodyReader:
 
     def _take(self, read, size: int | None) -> bytes:
         """Read with `read`, never past the body's end."""
+        if self._before_first_read is not None:
+            self._before_first_read()
+            self._before_first_read = None
+        if self.remaining is None:
+            return read(size if size is not None else -1)
         if self.remaining <= 0:
             return b""
         data = read(self.remaining if size is None or size < 0 else min(size, self.remaining))
@@ -68,22 +146,92 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
     # Small JSON answers go out at once instead of waiting for the client's delayed ACK (40 ms).
     disable_nagle_algorithm = True
     timeout = IDLE_SECONDS
+    header_seconds = HEADER_SECONDS
+    body_seconds = BODY_SECONDS
+    websocket_timeout = WEBSOCKET_IDLE_SECONDS
 
     def setup(self) -> None:
         super().setup()
         self.server.track(self.connection)
+        self.deadline = time.monotonic() + self.header_seconds
+        self._waiting = False
+        self._continue_pending = False
         self.tls_failed = False
         if isinstance(self.connection, ssl.SSLSocket):
-            # The TLS handshake runs here, on this connection's thread and under its timeout: in the
+            # The TLS handshake runs here, on this connection's thread, within its deadline: in the
             # server's accept loop one phone that never finishes it would stall every other client.
             try:
-                self.connection.do_handshake()
+                self._tls_handshake()
             except (OSError, ValueError):  # ssl.SSLError is an OSError; a phone that rejects our CA
                 self.tls_failed = True
+        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, self))
+
+    def _tls_handshake(self) -> None:
+        """The handshake, step by step without blocking, so a client trickling bytes cannot stretch it."""
+        connection = self.connection
+        connection.setblocking(False)
+        while True:
+            try:
+                connection.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                wanted = ([connection], [])
+            except ssl.SSLWantWriteError:
+                wanted = ([], [connection])
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0 or not any(select.select(*wanted, [], remaining)[:2]):
+                raise TimeoutError("TLS handshake did not finish in time")
+        connection.settimeout(self.timeout)
 
     def handle(self) -> None:
         if not self.tls_failed:
             super().handle()
+
+    def handle_one_request(self) -> None:
+        # Until its first byte a request may take the idle timeout; from then on, the header deadline.
+        self._waiting = True
+        self.deadline = time.monotonic() + self.timeout
+        super().handle_one_request()
+
+    def bytes_arrived(self) -> None:
+        """The reader got bytes: the first of a request starts its header deadline."""
+        if self._waiting:
+            self._waiting = False
+            self.deadline = time.monotonic() + self.header_seconds
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        lengths = self.headers.get_all("Content-Length") or []
+        # Two lengths, or a length beside a transfer coding, is how one request is smuggled inside
+        # another through a proxy; a length that is no number has no end we can find.
+        if len(lengths) > 1 or (lengths and self.headers.get("Transfer-Encoding")) or \
+                (lengths and _content_length(lengths[0]) is None):
+            self.send_error(400, "Bad Content-Length")
+            return False
+        return True
+
+    def handle_expect_100(self) -> bool:
+        # Not now: "100 Continue" is sent when the application first reads the body (see _BodyReader), so a
+        # refused request (a wrong login, a body too large) never invites the client to send it.
+        self._continue_pending = True
+        return True
+
+    def _send_continue(self) -> None:
+        if self._continue_pending:
+            self._continue_pending = False
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.wfile.flush()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Werkzeug's English HTML error page, as a short Vietnamese text that closes the connection."""
+        # A client's malformed request is not the server's error: info, not the error log.
+        self.log("info", "refused %d: %s", code, message)
+        self.close_connection = True
+        try:
+            self.wfile.write(_plain_answer(code, message or "Error"))
+        except OSError:
+            pass
 
     def finish(self) -> None:
         self.server.untrack(self.connection)
@@ -95,33 +243,39 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
             return
         super().log_error(format, *args)
 
+    def _is_websocket(self, environ) -> bool:
+        """A WebSocket handshake: a GET asking to upgrade, with no body to trickle."""
+        return (environ.get("HTTP_UPGRADE", "").strip().lower() == "websocket"
+                and environ["REQUEST_METHOD"] == "GET" and not environ.get("HTTP_TRANSFER_ENCODING")
+                and _content_length(environ.get("CONTENT_LENGTH")) == 0)
+
     def _body_reader(self, environ) -> _BodyReader | None:
-        """Decide, before the application runs, whether this connection can serve another request."""
-        if environ.get("HTTP_UPGRADE"):
-            # A WebSocket owns the socket until it ends; it must not time out while screens idle.
-            self.connection.settimeout(None)
+        """Decide, before the application runs, whether this connection can serve another request, and
+        how long its body may take."""
+        if self._is_websocket(environ):
+            # A WebSocket owns the socket until it ends: no request deadline, only a long idle timeout.
+            self.deadline = float("inf")
+            self.connection.settimeout(self.websocket_timeout)
             self.close_connection = True
             return None
+        if environ.get("HTTP_UPGRADE"):
+            self.close_connection = True  # an upgrade that is not a WebSocket handshake: served, then closed
         if self.request_version != "HTTP/1.1":
             # HTTP/1.0 keep-alive needs a header dance that no browser still relies on: close.
             self.close_connection = True
+        length = _content_length(environ.get("CONTENT_LENGTH"))
+        self.deadline = time.monotonic() + self.body_seconds + (length or 0) / BODY_MIN_RATE
         if environ.get("HTTP_TRANSFER_ENCODING"):
             # A chunked body's end is found by Werkzeug's reader, not ours; any other coding has no end
             # we can find at all. Either way the connection ends with this request.
             self.close_connection = True
+            environ["wsgi.input"] = _BodyReader(environ["wsgi.input"], None, self._send_continue)
             return None
-        length = _content_length(environ.get("CONTENT_LENGTH"))
-        if length is None:
-            self.close_connection = True
-            return None
-        reader = _BodyReader(environ["wsgi.input"], length)
+        reader = _BodyReader(environ["wsgi.input"], length, self._send_continue)
         environ["wsgi.input"] = reader
         return reader
 
     def run_wsgi(self) -> None:
-        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
-            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-
         self.environ = environ = self.make_environ()
         body = self._body_reader(environ)
         status_set: str | None = None
@@ -162,6 +316,10 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
                     self.close_connection = True  # a large unread body (a refused upload): don't read it
                 if "content-length" in header_keys and declared is None:
                     self.close_connection = True  # a length the client cannot use: the close ends the body
+                if self._continue_pending:
+                    # Answered without reading a body the client still holds back: it may or may not send
+                    # it now, so no next request can be told apart from it. Close.
+                    self.close_connection = True
                 if self.close_connection:
                     self.send_header("Connection", "close")
                 self.end_headers()
@@ -208,13 +366,13 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
                 if declared is not None and sent < declared and not bodyless:
                     self.close_connection = True  # fewer bytes than declared: only a close ends the answer
             finally:
-                if body is not None and body.remaining > DRAIN_LIMIT:
+                if body is not None and body.remaining > DRAIN_LIMIT or self._continue_pending:
                     self.close_connection = True
                 if not self.close_connection and body is not None:
                     # The next request starts where this body ends: read what the application left.
                     while body.read(DRAIN_LIMIT):
                         pass
-                elif not environ.get("HTTP_UPGRADE"):
+                elif self.deadline != float("inf"):  # not a WebSocket (its library owns the socket)
                     self._discard_unread()
                 if hasattr(application_iter, "close"):
                     application_iter.close()
@@ -258,15 +416,74 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
             selector.close()
 
 
-class KioskServer(ThreadedWSGIServer):
-    """Threaded Werkzeug server that knows its open connections, so stopping it can close them."""
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
-    def __init__(self, *args, **kwargs):
+
+class KioskServer(ThreadedWSGIServer):
+    """Threaded Werkzeug server that caps and knows its open connections, so stopping it can close them."""
+
+    def __init__(self, *args, max_connections: int = MAX_CONNECTIONS, max_per_client: int = MAX_PER_CLIENT,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         if isinstance(self.socket, ssl.SSLSocket):
             self.socket.do_handshake_on_connect = False  # each handler does it (KeepAliveRequestHandler)
+        self.max_connections = max_connections
+        self.max_per_client = max_per_client
         self._connections: set = set()
         self._connections_lock = threading.Lock()
+        self._open = 0
+        self._per_client: collections.Counter = collections.Counter()
+        self._last_refusal_logged = 0.0
+
+    def process_request(self, request, client_address) -> None:
+        """Serve the connection in a thread, unless the server or this client already has its share."""
+        client = client_address[0] if client_address else "?"
+        with self._connections_lock:
+            refuse = self._open >= self.max_connections or (
+                self._per_client[client] >= self.max_per_client and not _is_loopback(client))
+            if not refuse:
+                self._open += 1
+                self._per_client[client] += 1
+        if refuse:
+            self._refuse(request, client)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._release(client)
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release(client_address[0] if client_address else "?")
+
+    def _release(self, client: str) -> None:
+        with self._connections_lock:
+            self._open -= 1
+            self._per_client[client] -= 1
+            if self._per_client[client] <= 0:
+                del self._per_client[client]
+
+    def _refuse(self, request, client: str) -> None:
+        """A short 503 (plain HTTP; a TLS client cannot read it before a handshake) and a close, at once."""
+        if not isinstance(request, ssl.SSLSocket):
+            try:
+                request.setblocking(False)
+                request.send(_plain_answer(503, "Service Unavailable"))
+            except OSError:
+                pass
+        self.shutdown_request(request)
+        now = time.monotonic()
+        if now - self._last_refusal_logged > 10:
+            self._last_refusal_logged = now
+            log.warning("Connection from %s refused: %d connections open (limit %d, %d per device)",
+                        client, self._open, self.max_connections, self.max_per_client)
 
     def track(self, connection) -> None:
         with self._connections_lock:
@@ -291,6 +508,6 @@ class KioskServer(ThreadedWSGIServer):
         super().server_close()
 
 
-def make_kiosk_server(host: str, port: int, app, ssl_context=None) -> KioskServer:
-    """The server `serve` and the live tests run: threaded, keep-alive, optionally TLS."""
-    return KioskServer(host, port, app, handler=KeepAliveRequestHandler, ssl_context=ssl_context)
+def make_kiosk_server(host: str, port: int, app, ssl_context=None, **limits) -> KioskServer:
+    """The server `serve` and the live tests run: threaded, keep-alive, optionally TLS, with limits."""
+    return KioskServer(host, port, app, handler=KeepAliveRequestHandler, ssl_context=ssl_context, **limits)

@@ -9,6 +9,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from .report import Report, Table
+from .spreadsheet import append_row, csv_value
 
 MONEY_FORMAT = '#,##0 "đ"'
 DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
@@ -21,20 +22,21 @@ def _sheet(book: Workbook, table: Table, first: bool, report: Report):
     sheet.title = table.title
     top = 1
     if first:
-        sheet.append([report.title])
-        sheet.append([f"{report.event_title} — {report.event_when}"])
+        append_row(sheet, [report.title])
+        append_row(sheet, [f"{report.event_title} — {report.event_when}"])
         sheet["A1"].font = Font(bold=True, size=14)
         sheet.append([])
         top = 4
-    sheet.append(table.headers)
+    append_row(sheet, table.headers)
     for cell in sheet[top]:
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
+    # Every text cell is typed as text: a donor named "=HYPERLINK(…)" stays a name.
     for row in table.rows:
-        sheet.append(row)
+        append_row(sheet, row)
     if table.totals:
-        sheet.append(table.totals)
+        append_row(sheet, table.totals)
         for cell in sheet[sheet.max_row]:
             cell.font = Font(bold=True)
             cell.border = Border(top=Side(style="medium"))
@@ -71,11 +73,11 @@ def workbook_bytes(report: Report) -> bytes:
 
 
 def csv_bytes(table: Table) -> bytes:
-    """One table as CSV in UTF-8 with a BOM, so Excel opens the Vietnamese correctly."""
+    """One table as CSV in UTF-8 with a BOM, so Excel opens the Vietnamese correctly; no cell is a formula."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(table.headers)
+    writer.writerow([csv_value(title) for title in table.headers])
     for row in table.rows + ([table.totals] if table.totals else []):
         writer.writerow(["" if value is None else value.strftime("%d/%m/%Y %H:%M") if hasattr(value, "strftime")
-                         else value for value in row])
+                         else csv_value(value) for value in row])
     return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")

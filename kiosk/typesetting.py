@@ -27,9 +27,10 @@ def font(style: str, size_px: int) -> ImageFont.FreeTypeFont:
 
 
 def wrap(draw: ImageDraw.ImageDraw, text: str, face: ImageFont.FreeTypeFont, width: float) -> list[str]:
-    """Break NFC text into lines no wider than `width`, splitting words only when one alone is too wide."""
+    """Break text (cleaned: NFC, one line) into lines no wider than `width`, splitting words only when one
+    alone is too wide."""
     lines: list[str] = []
-    for paragraph in nfc(text).split("\n") if text else []:
+    for paragraph in [nfc(text)] if text else []:
         line = ""
         for word in paragraph.split(" "):
             candidate = f"{line} {word}" if line else word

@@ -2,17 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import unicodedata
 
-_SPACES = re.compile(r"\s+")
+from .cleaning import clean_text
 
 
 def nfc(text: str | None) -> str:
-    """NFC-normalised, trimmed text with runs of white space collapsed (phones may send NFD)."""
-    if text is None:
-        return ""
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", str(text))).strip()
+    """Text as the kiosk stores it: NFC (phones may send NFD), cleaned, on one trimmed line."""
+    return clean_text(text)
 
 
 def fold(text: str | None) -> str:

@@ -1,6 +1,7 @@
 """Thin HTTP views of the shell: home, login/logout, the admin page, health."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -8,8 +9,10 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_file, url_for
 
 from display import programme
-from . import auth
+from . import auth, errors
 from .storage import events as event_queries
+from .storage import utcnow
+from .storage.migrations import write_probe
 from .vietnamese import format_date_short, format_time, format_vnd
 
 bp = Blueprint("kiosk", __name__, template_folder="templates")
@@ -94,7 +97,7 @@ def login_submit():
     outcome, status, extra = auth.attempt_login(role, request.form.get("pin", "").strip())
     if outcome == "ok":
         return redirect(_safe_next(request.form.get("next")) or auth.ROLE_HOME[role])
-    error = auth.message_for(outcome, seconds=extra.get("retry_after", 0))
+    error = auth.message_for(outcome, extra.get("retry_after", 0))
     return render_template("login.html", role=role, next=_safe_next(request.form.get("next")),
                            error=error), status
 
@@ -108,7 +111,7 @@ def api_login():
     if outcome == "ok":
         return jsonify(extra)
     response, status = auth.api_error(outcome, status,
-                                      auth.message_for(outcome, seconds=extra.get("retry_after", 0)), **extra)
+                                      auth.message_for(outcome, extra.get("retry_after", 0)), **extra)
     if "retry_after" in extra:
         response.headers["Retry-After"] = str(extra["retry_after"])
     return response, status
@@ -147,6 +150,20 @@ def setup_ca():
 
 @bp.get("/healthz")
 def health():
+    """Healthy means able to work: the database takes a write and the data folder takes a file."""
+    try:
+        write_probe(_db(), utcnow())
+        probe = Path(current_app.config["KIOSK_DATA_DIR"]) / ".healthz"
+        with open(probe, "wb") as handle:
+            handle.write(b"ok")
+            handle.flush()
+            os.fsync(handle.fileno())
+        probe.unlink()
+    except Exception as exc:  # noqa: BLE001 - every failure is an unhealthy answer, not a 500
+        current_app.logger.error("Health check: cannot write: %s", exc)
+        code, message = (("disk_full", errors.DISK_FULL) if errors.is_disk_full(exc)
+                         else ("not_writable", "Máy chủ không ghi được dữ liệu (chi tiết trong nhật ký)."))
+        return jsonify({"ok": False, "error": code, "message": message}), 503
     return jsonify({"ok": True})
 
 

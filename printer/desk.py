@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kiosk.cleaning import clean_text
 from kiosk.storage import donations as store
 from kiosk.storage import events as event_queries
 from kiosk.vietnamese import fold
@@ -13,6 +14,9 @@ from kiosk.vietnamese import fold
 from . import device, ledger
 from .receipt import WIDTHS, ReceiptData, render_calibration, render_receipt
 
+# Test prints are paper too: a few per ten minutes is plenty to set the width.
+CALIBRATIONS_PER_WINDOW = 5
+CALIBRATION_WINDOW = dt.timedelta(minutes=10)
 JOB_LABELS = {"queued": "Đang chờ in", "printing": "Đang in", "done": "Đã in", "failed": "In lỗi",
               "cancelled": "Đã hủy lệnh in"}
 KIND_LABELS = {"receipt": "Biên nhận", "copy": "Bản sao", "calibration": "In thử khổ giấy"}
@@ -41,16 +45,17 @@ class PrintSettings:
 def receipt_data(settings: PrintSettings, donation, event, copy_no: int | None = None) -> ReceiptData:
     """What goes on a donation's receipt, from its row and the event."""
     mac = ledger.receipt_mac(settings.secret_key, donation.receipt_no, donation.amount_vnd)
+    # Cleaned again here: a database written by an older version may hold what no printer can draw.
     return ReceiptData(
-        receipt_no=donation.receipt_no,
-        association=event.association or "Hội Khuyến học",
-        fund_name=event.fund_name or "Quỹ Khuyến học",
-        donor_name=donation.donor_name,
-        organisation=donation.organisation,
+        receipt_no=clean_text(donation.receipt_no),
+        association=clean_text(event.association) or "Hội Khuyến học",
+        fund_name=clean_text(event.fund_name) or "Quỹ Khuyến học",
+        donor_name=clean_text(donation.donor_name),
+        organisation=clean_text(donation.organisation) or None,
         amount_vnd=donation.amount_vnd,
         method_label=ledger.METHODS.get(donation.method, donation.method),
         created_local=ledger.local_time(donation.created_at, event.timezone),
-        cashier_name=donation.cashier_name,
+        cashier_name=clean_text(donation.cashier_name) or None,
         verify_url=ledger.verify_url(settings.public_base(), donation.receipt_no, mac),
         copy_no=copy_no,
         voided=donation.voided_at is not None,
@@ -140,6 +145,9 @@ def reprint(db, settings: PrintSettings, receipt_no: str, actor: str, now: dt.da
         if donation is None:
             raise ledger.LedgerError("not_found")
         ledger.check_reprint(donation.voided_at)
+        # One copy at a time per receipt: repeated clicks (or a script) never queue a roll of copies.
+        if store.count_jobs(session, "copy", pending=True, donation_id=donation.id):
+            raise ledger.LedgerError("reprint_pending")
         job = store.add_copy_job(session, donation, settings.target.name, settings.paper_dots, actor, now)
         event = store.event_of(session, donation)
         return ledger.describe(donation, event.timezone), describe_job(job, settings, receipt_no)
@@ -170,6 +178,10 @@ def calibrate(db, settings: PrintSettings, dots, now: dt.datetime) -> dict:
     if isinstance(dots, bool) or not isinstance(dots, int) or dots not in WIDTHS:
         raise ledger.LedgerError("bad_width")
     with db.write() as session:
+        if store.count_jobs(session, "calibration", pending=True):
+            raise ledger.LedgerError("calibration_busy")
+        if store.count_jobs(session, "calibration", since=now - CALIBRATION_WINDOW) >= CALIBRATIONS_PER_WINDOW:
+            raise ledger.LedgerError("calibration_limit")
         job = store.add_job(session, "calibration", settings.target.name, dots, now)
         return describe_job(job, settings)
 

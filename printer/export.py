@@ -9,14 +9,14 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from kiosk.spreadsheet import append_row, csv_value
+
 COLUMNS = (
     ("STT", 6), ("Số biên nhận", 16), ("Thời gian", 17), ("Người ủng hộ", 30), ("Đơn vị/Địa chỉ", 34),
     ("Số tiền (đồng)", 16), ("Hình thức", 14), ("Ghi chú", 24), ("Nêu tên trên màn hình", 12),
     ("Người thu", 18), ("Số lần in lại", 10), ("Trạng thái", 12), ("Lý do hủy", 24), ("Thời điểm hủy", 17),
 )
 AMOUNT_COLUMN = 6
-# A cell starting with one of these is a formula to Excel: text from the desk must stay text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _row(index: int, d: dict) -> list:
@@ -26,19 +26,13 @@ def _row(index: int, d: dict) -> list:
             d["void_reason"] or "", d["voided_label"] or ""]
 
 
-def _csv_safe(value):
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def to_csv(donations: list[dict]) -> bytes:
     """UTF-8 with a BOM (Excel on Windows then reads the Vietnamese right), one row per donation."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([name for name, _ in COLUMNS])
     for index, d in enumerate(donations, 1):
-        writer.writerow([_csv_safe(v) for v in _row(index, d)])
+        writer.writerow([csv_value(v) for v in _row(index, d)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -48,12 +42,12 @@ def to_xlsx(donations: list[dict], totals: dict, title: str, generated_label: st
     ws = wb.active
     ws.title = "Sổ ủng hộ"
     bold = Font(bold=True)
-    ws.append([title])
+    append_row(ws, [title])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append([generated_label])
+    append_row(ws, [generated_label])
     ws.append([])
     header_row = ws.max_row + 1
-    ws.append([name for name, _ in COLUMNS])
+    append_row(ws, [name for name, _ in COLUMNS])
     for col, (_, width) in enumerate(COLUMNS, 1):
         cell = ws.cell(row=header_row, column=col)
         cell.font = bold
@@ -61,10 +55,7 @@ def to_xlsx(donations: list[dict], totals: dict, title: str, generated_label: st
         cell.alignment = Alignment(wrap_text=True, vertical="center")
         ws.column_dimensions[get_column_letter(col)].width = width
     for index, d in enumerate(donations, 1):
-        ws.append(_row(index, d))
-        for cell in ws[ws.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # never a formula, whatever was typed
+        append_row(ws, _row(index, d))  # text stays text, never a formula, whatever was typed
         ws.cell(row=ws.max_row, column=AMOUNT_COLUMN).number_format = "#,##0"
         if d["voided"]:
             for cell in ws[ws.max_row]:
@@ -77,7 +68,7 @@ def to_xlsx(donations: list[dict], totals: dict, title: str, generated_label: st
     lines.append((f"Tổng cộng hợp lệ ({totals['count']} lượt)", totals["total_vnd"]))
     lines.append((f"Đã hủy, không tính ({totals['voided']['count']} lượt)", totals["voided"]["total_vnd"]))
     for label, amount in lines:
-        ws.append([None, None, None, None, label, amount])
+        append_row(ws, [None, None, None, None, label, amount])
         ws.cell(row=ws.max_row, column=5).font = bold
         amount_cell = ws.cell(row=ws.max_row, column=AMOUNT_COLUMN)
         amount_cell.number_format = "#,##0"

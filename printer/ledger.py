@@ -35,6 +35,9 @@ MESSAGES = {
     "job_not_found": "Không tìm thấy lệnh in này.",
     "job_not_failed": "Chỉ in lại được lệnh in đã lỗi (lệnh này đang chờ, đang in hoặc đã in xong).",
     "bad_width": "Khổ in phải là 384, 512 hoặc 576 điểm.",
+    "calibration_busy": "Bản in thử trước còn đang chờ in. Hãy đợi nó in xong.",
+    "calibration_limit": "Đã in thử nhiều lần trong 10 phút qua. Hãy kiểm tra máy in rồi thử lại sau ít phút.",
+    "reprint_pending": "Bản in lại trước của biên nhận này còn đang chờ in. Hãy đợi nó in xong.",
 }
 
 
@@ -157,7 +160,9 @@ def mac_matches(secret_key: str, receipt_no: str, amount_vnd: int, given: str | 
     """True when `given` is the receipt's code (constant-time)."""
     if not given:
         return False
-    return hmac.compare_digest(receipt_mac(secret_key, receipt_no, amount_vnd), given.strip().upper())
+    # As bytes: compare_digest refuses str with non-ASCII characters (anyone can type the address).
+    return hmac.compare_digest(receipt_mac(secret_key, receipt_no, amount_vnd).encode(),
+                               given.strip().upper().encode("utf-8", "replace"))
 
 
 def verify_url(base_url: str, receipt_no: str, mac: str) -> str:

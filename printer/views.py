@@ -30,7 +30,8 @@ def _queue():
 
 def _error(exc: ledger.LedgerError):
     status = {"not_found": 404, "job_not_found": 404, "already_voided": 409, "voided": 409,
-              "job_not_failed": 409}.get(exc.code, 400)
+              "job_not_failed": 409, "reprint_pending": 409, "calibration_busy": 429,
+              "calibration_limit": 429}.get(exc.code, 400)
     return auth.api_error(exc.code, status, exc.message)
 
 
@@ -152,6 +153,7 @@ def api_create():
 @auth.requires_role("cashier")
 def api_list():
     limit = request.args.get("limit", type=int)
+    limit = min(max(limit, 1), 500) if limit else None  # a huge or negative LIMIT is not for SQL to judge
     view = desk.ledger_view(_db(), _settings(), request.args.get("q", ""), limit=limit)
     return jsonify({"donations": view["donations"], "totals": view["totals"], "query": view["query"]})
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from werkzeug.routing import Rule
 
-from kiosk.pins import LoginThrottle, hash_pin, verify_pin
+from kiosk.login_throttle import LoginThrottle
+from kiosk.pins import hash_pin, verify_pin
 
 from .conftest import PINS, login
 
@@ -187,3 +188,10 @@ def test_pins_are_stored_hashed(app):
     assert {r.role for r in rows} == set(PINS)
     for row in rows:
         assert PINS[row.role] not in row.pin_hash and row.pin_hash.startswith("scrypt$")
+
+
+@pytest.mark.parametrize("target", ["/\t/evil.example", "/\n/evil.example", "/\\evil.example",
+                                    "//evil.example", "https://evil.example/", "/ /evil.example"])
+def test_login_never_redirects_off_site(client, target):
+    response = client.post("/login", data={"role": "gate", "pin": PINS["gate"], "next": target})
+    assert response.status_code == 302 and response.headers["Location"] == "/gate"

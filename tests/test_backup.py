@@ -103,3 +103,17 @@ def test_cli_backup_and_restore_with_confirmation(app, data_dir):
     assert refused.returncode != 0 and "Đã huỷ" in refused.stderr
     done = _cli(data_dir, "restore", path, stdin="y\n")
     assert done.returncode == 0 and "Đã khôi phục" in done.stdout
+
+
+def test_the_copy_saved_before_a_restore_survives_pruning(app, tmp_path):
+    db_file = backups.database_file(app.config["DATABASE_URL"])
+    start = dt.datetime(2023, 10, 2, tzinfo=dt.timezone.utc)
+    snap = backups.take_backup(db_file, tmp_path, keep=2, now=start)
+    safety = backups.restore(snap, db_file, tmp_path, start + dt.timedelta(minutes=1))
+    for minute in range(2, 8):
+        backups.take_backup(db_file, tmp_path, keep=2, now=start + dt.timedelta(minutes=minute))
+    assert safety.exists() and len(backups.list_backups(tmp_path)) == 2
+    # Two backups in the same second both land.
+    same = start + dt.timedelta(hours=1)
+    first, second = (backups.take_backup(db_file, tmp_path, keep=50, now=same) for _ in range(2))
+    assert first != second and first.exists() and second.exists()

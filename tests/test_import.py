@@ -174,13 +174,15 @@ def test_admin_upload_reports_errors_then_imports_only_valid_rows(app):
     data = xlsx_bytes([GOOD[0], ["", "Ông", "", "X", "", "", "", "", ""]])
     from io import BytesIO
     response = client.post("/admin/invitees/import", data={"file": (BytesIO(data), "ds.xlsx")},
-                           content_type="multipart/form-data")
+                           content_type="multipart/form-data", follow_redirects=True)
     page = response.get_data(as_text=True)
     assert response.status_code == 400 and "chưa nhập dòng nào" in page and "không được để trống" in page
+    assert "“ds.xlsx”" in page
     assert _count(db) == before
-    token = page.split('name="upload" value="')[1].split('"')[0]
-    confirm = client.post("/admin/invitees/import", data={"upload": token, "only_valid": "1"})
-    assert confirm.status_code == 302
+    job = page.split('name="job" value="')[1].split('"')[0]
+    confirm = client.post("/admin/invitees/import", data={"job": job})
+    assert confirm.status_code == 303
+    assert client.get(confirm.headers["Location"]).status_code == 302  # done: back to the list
     assert _count(db) == before + 1
     listing = client.get("/admin/invitees").get_data(as_text=True)
     assert "Nguyễn Văn An" in listing and "bỏ qua 1 dòng lỗi" in listing
@@ -213,3 +215,11 @@ def test_cli_import_is_all_or_nothing_and_seen_by_the_running_server(app, client
 
     result = _cli(data_dir, "import", "--only-valid", str(bad))
     assert result.returncode == 0 and "cập nhật 1" in result.stdout and "bỏ qua 1 dòng lỗi" in result.stdout
+
+
+def test_stt_is_the_row_number_not_the_protocol_rank():
+    data = csv_bytes([["1", "Nguyễn An", "UBND", "5"], ["2", "Trần Bình", "UBND", "1"]],
+                     headers=["STT", "Họ và tên", "Đơn vị", "Thứ tự"])
+    report = parse_invitees("ds.csv", data, {})
+    assert report.ok
+    assert [p.protocol_rank for _row, p in report.rows] == [5, 1]

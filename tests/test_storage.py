@@ -7,6 +7,7 @@ from sqlalchemy import text
 from kiosk.storage import SCHEMA_VERSION, Database, ensure_schema
 from kiosk.storage.migrations import SchemaTooNew, schema_version
 from kiosk.storage.schema import Meta
+from kiosk.storage.group_commit import GroupCommitter
 
 
 def test_sqlite_is_durable_and_checks_foreign_keys(app):
@@ -66,7 +67,7 @@ def test_a_version_1_database_gains_group_kinds(data_dir):
     again = create_app(app_config(data_dir))
     try:
         db = again.extensions["kiosk.db"]
-        assert schema_version(db) == SCHEMA_VERSION == 2
+        assert schema_version(db) == SCHEMA_VERSION == 3
         with db.read() as session:
             kinds = dict(session.execute(text("SELECT key, kind FROM invitee_group")).all())
         assert kinds["giao-vien-thcs-phu-thong"] == "staff" and kinds["hoc-sinh-thcs-phu-thong"] == "students"
@@ -74,3 +75,15 @@ def test_a_version_1_database_gains_group_kinds(data_dir):
         assert kinds["lanh-dao-huyen"] == "delegates"
     finally:
         again.extensions["kiosk.db"].dispose()
+
+
+def test_the_committer_survives_a_failing_write(app):
+    committer = GroupCommitter(app.extensions["kiosk.db"].write)
+
+    def boom(session):
+        raise RuntimeError("lỗi giả")
+
+    with pytest.raises(RuntimeError):
+        committer.submit(boom)
+    assert committer.submit(lambda session: 42) == 42
+    committer.stop()

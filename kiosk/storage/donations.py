@@ -117,6 +117,19 @@ def add_copy_job(session: Session, donation: Donation, printer: str, paper_dots:
     return add_job(session, "copy", printer, paper_dots, now, donation, copy_no=donation.reprint_count)
 
 
+def count_jobs(session: Session, kind: str, *, pending: bool = False, since: dt.datetime | None = None,
+               donation_id: int | None = None) -> int:
+    """How many print jobs of a kind: still waiting or printing, created since a moment, of one gift."""
+    query = select(func.count()).select_from(PrintJob).where(PrintJob.kind == kind)
+    if pending:
+        query = query.where(PrintJob.status.in_(PENDING))
+    if since is not None:
+        query = query.where(PrintJob.created_at >= since)
+    if donation_id is not None:
+        query = query.where(PrintJob.donation_id == donation_id)
+    return session.scalar(query) or 0
+
+
 def job(session: Session, job_id: int) -> PrintJob | None:
     """One print job."""
     return session.get(PrintJob, job_id)

@@ -11,9 +11,23 @@ from ..vietnamese import fold
 from .schema import AgendaItem, Event, Invitee, InviteeGroup
 
 
-def invitee_search_text(*parts: str | None) -> str:
-    """The folded text that gate search matches against."""
-    return " ".join(fold(part) for part in parts if part)
+# A phone number is found by its last digits only: the full number must never be recoverable by
+# probing search with longer and longer digit strings (the gate sees only these digits anyway).
+PHONE_TAIL = 4
+
+
+def invitee_search_text(name: str | None, title: str | None, organisation: str | None,
+                        phone: str | None) -> str:
+    """The folded text that gate search matches against: name, title, organisation, phone's last digits."""
+    parts = [fold(part) for part in (name, title, organisation) if part]
+    if phone:
+        parts.append(phone[-PHONE_TAIL:])
+    return " ".join(parts)
+
+
+def search_words(query: str | None) -> list[str]:
+    """The folded words of a search; a long number (a whole phone number) is looked up by its last digits."""
+    return [word[-PHONE_TAIL:] if word.isdigit() and len(word) > PHONE_TAIL else word for word in fold(query).split()]
 
 
 def event_count(session: Session) -> int:

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable, Iterable
+from typing import Callable
 
 from sqlalchemy import and_, func, nulls_last, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from ..vietnamese import fold
-from .events import invitee_search_text
+from .events import invitee_search_text, search_words
 from .schema import AuditLog, Event, InvitationCode, Invitee, InviteeGroup
 
 CodeFactory = Callable[[], str]
@@ -44,7 +44,7 @@ def list_invitees(session: Session, event_id: int, query: str | None = None,
             .where(Invitee.event_id == event_id, Invitee.removed_at.is_(None)))
     if not include_walk_ins:
         stmt = stmt.where(Invitee.is_walk_in.is_(False))
-    for word in fold(query).split():
+    for word in search_words(query):
         stmt = stmt.where(Invitee.search_text.contains(word, autoescape=True))
     stmt = stmt.order_by(*protocol_order())
     if limit:
@@ -71,11 +71,24 @@ def code_history(session: Session, invitee_id: int) -> list[InvitationCode]:
 
 def issue_code(session: Session, invitee: Invitee, now: dt.datetime, make_code: CodeFactory) -> str:
     """Give the invitee a new code (collisions of 66 random bits are checked anyway)."""
-    code = make_code()
-    while session.get(InvitationCode, code) is not None:
-        code = make_code()
-    session.add(InvitationCode(code=code, invitee_id=invitee.id, issued_at=now))
-    return code
+    return issue_codes(session, [invitee], now, make_code)[0]
+
+
+def issue_codes(session: Session, people: list[Invitee], now: dt.datetime, make_code: CodeFactory) -> list[str]:
+    """Give each (flushed) invitee a new code, checking collisions in one query; the codes in order."""
+    codes = [make_code() for _ in people]
+    while True:
+        taken = set(session.scalars(select(InvitationCode.code).where(InvitationCode.code.in_(codes))))
+        if not taken and len(set(codes)) == len(codes):
+            break
+        seen: set[str] = set()
+        for index, code in enumerate(codes):
+            if code in taken or code in seen:
+                codes[index] = make_code()
+            seen.add(codes[index])
+    session.add_all([InvitationCode(code=code, invitee_id=person.id, issued_at=now)
+                     for code, person in zip(codes, people)])
+    return codes
 
 
 def ensure_codes(session: Session, event_id: int, now: dt.datetime, make_code: CodeFactory) -> int:
@@ -103,12 +116,13 @@ def _apply_fields(person: Invitee, fields, group: InviteeGroup, now: dt.datetime
     person.updated_at = now
 
 
-def _group_for(session: Session, event: Event, key: str | None) -> InviteeGroup:
-    group = group_by_key(session, event.id, key or event.default_group_key or "")
-    if group is None:
-        group = session.scalar(select(InviteeGroup).where(InviteeGroup.event_id == event.id)
-                               .order_by(InviteeGroup.protocol_rank.desc()).limit(1))
-    return group
+def _group_for(session: Session, event: Event, key: str | None,
+               groups: dict[str, InviteeGroup] | None = None) -> InviteeGroup:
+    """The group a key names, else the event's default group, else its last group."""
+    groups = groups if groups is not None else {g.key: g for g in session.scalars(
+        select(InviteeGroup).where(InviteeGroup.event_id == event.id).order_by(InviteeGroup.protocol_rank))}
+    return (groups.get(key or "") or groups.get(event.default_group_key or "")
+            or list(groups.values())[-1])
 
 
 def create_invitee(session: Session, event: Event, fields, now: dt.datetime, make_code: CodeFactory,
@@ -118,7 +132,7 @@ def create_invitee(session: Session, event: Event, fields, now: dt.datetime, mak
     _apply_fields(person, fields, _group_for(session, event, fields.group), now)
     session.add(person)
     session.flush()
-    issue_code(session, person, now, make_code)
+    issue_codes(session, [person], now, make_code)
     session.add(AuditLog(at=now, actor=actor, action="invitee_added", detail=f"{person.id}: {person.full_name}"))
     return person
 
@@ -156,37 +170,46 @@ def set_substitute(session: Session, person: Invitee, name: str | None, title: s
     session.add(AuditLog(at=now, actor=actor, action="substitute_set", detail=f"{person.id}: {name or '-'}"))
 
 
-def find_same_person(session: Session, event_id: int, fields) -> Invitee | None:
-    """An existing invitation for the same person (folded name and organisation), for re-imports."""
-    name, organisation = fields.identity()
-    candidates = session.scalars(select(Invitee).where(
-        Invitee.event_id == event_id, Invitee.is_walk_in.is_(False),
-        Invitee.search_text.contains(name, autoescape=True))).all()
-    for person in candidates:
-        if (fold(person.full_name), fold(person.organisation)) == (name, organisation):
-            return person
-    return None
+def identities(session: Session, event_id: int) -> dict[tuple[str, str], int]:
+    """Every invitation's identity (folded name and organisation) → its id, for matching re-imports."""
+    rows = session.execute(select(Invitee.id, Invitee.full_name, Invitee.organisation).where(
+        Invitee.event_id == event_id, Invitee.is_walk_in.is_(False)))
+    return {(fold(name), fold(organisation)): invitee_id for invitee_id, name, organisation in rows}
 
 
-def apply_import(session: Session, event: Event, rows: Iterable, now: dt.datetime, make_code: CodeFactory,
-                 actor: str) -> dict[str, int]:
-    """Create or update each imported person in one transaction; never duplicates a matched person."""
-    created = updated = 0
-    for _row_number, fields in rows:
-        person = find_same_person(session, event.id, fields)
+def import_rows(session: Session, event: Event, rows: list, known: dict[tuple[str, str], int],
+                now: dt.datetime, make_code: CodeFactory) -> dict[str, int]:
+    """Create or update each imported person (a handful of statements for the whole batch; the import's
+    one audit line is log_import's). `known` (from identities) is kept up to date, so a person is
+    matched, never duplicated, across batches."""
+    groups = {g.key: g for g in session.scalars(
+        select(InviteeGroup).where(InviteeGroup.event_id == event.id).order_by(InviteeGroup.protocol_rank))}
+    wanted = [known.get(fields.identity()) for _row, fields in rows]
+    existing = {p.id: p for p in session.scalars(select(Invitee).where(Invitee.id.in_([i for i in wanted if i])))}
+    created: list[tuple[object, Invitee]] = []
+    needs_code: list[Invitee] = []
+    for (_row, fields), person_id in zip(rows, wanted):
+        person = existing.get(person_id)
         if person is None:
-            create_invitee(session, event, fields, now, make_code, actor)
-            created += 1
-        else:
-            was_removed = person.removed_at is not None
-            update_invitee(session, event, person, fields, now, actor)
-            if was_removed:
-                person.removed_at = None
-                issue_code(session, person, now, make_code)
-            updated += 1
+            person = Invitee(event_id=event.id, created_at=now)
+            session.add(person)
+            created.append((fields, person))
+            needs_code.append(person)
+        elif person.removed_at is not None:
+            person.removed_at = None  # invited again: a fresh code (the old one stays revoked)
+            needs_code.append(person)
+        _apply_fields(person, fields, _group_for(session, event, fields.group, groups), now)
+    session.flush()
+    for fields, person in created:
+        known[fields.identity()] = person.id
+    issue_codes(session, needs_code, now, make_code)
+    return {"created": len(created), "updated": len(rows) - len(created)}
+
+
+def log_import(session: Session, filename: str, counts: dict[str, int], actor: str, now: dt.datetime) -> None:
+    """One audit line for a whole import."""
     session.add(AuditLog(at=now, actor=actor, action="invitees_imported",
-                         detail=f"created={created} updated={updated}"))
-    return {"created": created, "updated": updated}
+                         detail=f"{filename}: created={counts['created']} updated={counts['updated']}"))
 
 
 def count_invitations(session: Session, event_id: int) -> int:

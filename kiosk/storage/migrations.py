@@ -11,7 +11,7 @@ from .schema import Base, Meta
 
 # The version a fresh database is created at. To change the schema: edit schema.py, bump this
 # number, and add UPGRADES[old_version] that brings a database of the old version up by one.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Version 1 databases ran the default event, whose group keys say who each group is.
 _DEFAULT_EVENT_KINDS = {"dai-dien-nhan-dan": "residents", "giao-vien-thcs-phu-thong": "staff",
@@ -25,7 +25,16 @@ def _add_group_kind(session: Session) -> None:
         session.execute(text("UPDATE invitee_group SET kind = :kind WHERE key = :key"), {"kind": kind, "key": key})
 
 
-UPGRADES: dict[int, Callable[[Session], None]] = {1: _add_group_kind}
+def _phone_tails_only(session: Session) -> None:
+    """2 → 3: invitee search text keeps a phone's last digits only (the whole number could be probed)."""
+    from .events import invitee_search_text
+    rows = session.execute(text("SELECT id, full_name, title, organisation, phone FROM invitee")).all()
+    for invitee_id, name, title, organisation, phone in rows:
+        session.execute(text("UPDATE invitee SET search_text = :search WHERE id = :id"),
+                        {"search": invitee_search_text(name, title, organisation, phone), "id": invitee_id})
+
+
+UPGRADES: dict[int, Callable[[Session], None]] = {1: _add_group_kind, 2: _phone_tails_only}
 
 
 class SchemaTooNew(RuntimeError):
@@ -50,6 +59,12 @@ def ensure_schema(db: Database) -> int:
             version += 1
         row.value = str(version)
         return version
+
+
+def write_probe(db: Database, now) -> None:
+    """Write (and commit) one small row: proof that the database can be written right now."""
+    with db.write() as session:
+        session.merge(Meta(key="health_check", value=now.isoformat()))
 
 
 def schema_version(db: Database) -> int | None:

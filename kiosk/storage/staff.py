@@ -4,18 +4,22 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..config import ROLES
-from ..pins import generate_pin, hash_pin, verify_pin
+from ..pins import default_length, generate_pin, hash_pin, verify_pin
 from .schema import AuditLog, StaffRole, StaffSession
 
 
-def sync_pins(session: Session, env_pins: dict[str, str | None], now: dt.datetime,
-              reset: bool = False) -> dict[str, str]:
-    """Give every role a PIN: from the environment when set, else generated; return new plain PINs."""
+def sync_pins(session: Session, env_pins: dict[str, str | None], now: dt.datetime, reset: bool = False,
+              roles=ROLES, lengths: dict[str, int] | None = None) -> dict[str, str]:
+    """Give every role a PIN: from the environment when set, else generated; return new plain PINs.
+
+    `reset` generates new PINs for `roles` (those not set in the environment); `lengths` sets the number
+    of digits per role (default: pins.default_length)."""
     new_pins: dict[str, str] = {}
+    lengths = lengths or {}
     for role in ROLES:
         row = session.get(StaffRole, role)
         env_pin = env_pins.get(role)
@@ -26,9 +30,9 @@ def sync_pins(session: Session, env_pins: dict[str, str | None], now: dt.datetim
                 row.pin_hash, row.from_env, row.updated_at = hash_pin(env_pin), True, now
                 revoke_role_sessions(session, role, now)
             continue
-        if row is not None and not reset and not row.from_env:
+        if row is not None and not row.from_env and not (reset and role in roles):
             continue
-        pin = generate_pin()
+        pin = generate_pin(lengths.get(role) or default_length(role))
         new_pins[role] = pin
         if row is None:
             session.add(StaffRole(role=role, pin_hash=hash_pin(pin), from_env=False, updated_at=now))
@@ -44,6 +48,21 @@ def check_pin(session: Session, role: str, pin: str) -> bool:
     """True when `pin` is the current PIN of `role`."""
     row = session.get(StaffRole, role)
     return row is not None and verify_pin(pin, row.pin_hash)
+
+
+def record_failed_login(session: Session, role: str, client_addr: str, locked: str | None,
+                        now: dt.datetime) -> None:
+    """Audit a wrong PIN (and the lock it caused: "client" or "role")."""
+    session.add(AuditLog(at=now, actor=role, action="login_failed", detail=client_addr))
+    if locked:
+        session.add(AuditLog(at=now, actor=role, action=f"login_locked_{locked}", detail=client_addr))
+
+
+def failed_logins(session: Session, since: dt.datetime, limit: int = 8) -> tuple[int, list[AuditLog]]:
+    """How many wrong PINs since `since`, and the newest few (for the dashboard)."""
+    recent = select(AuditLog).where(AuditLog.action == "login_failed", AuditLog.at >= since)
+    count = session.scalar(select(func.count()).select_from(recent.subquery())) or 0
+    return count, list(session.scalars(recent.order_by(AuditLog.id.desc()).limit(limit)))
 
 
 def pins_from_env(session: Session) -> dict[str, bool]:

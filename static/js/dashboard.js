@@ -119,7 +119,31 @@
     $("d-backup").textContent = d.backup
       ? "Lần gần nhất: " + new Date(d.backup.at).toLocaleString("vi-VN") + " (" + d.backup.file + ", " + d.backup.size_kb + " KB)"
       : "Chưa có bản sao lưu nào.";
+    security(d.security);
     $("dash-updated").textContent = "Cập nhật " + new Date().toLocaleTimeString("vi-VN");
+  }
+
+  // Wrong PINs: a locked station login is an alert; recent failures a warning; nothing, no box.
+  function security(sec) {
+    var box = $("d-security");
+    if (!sec || (!sec.locked_roles.length && !sec.failed_logins_10_min)) { box.hidden = true; return; }
+    clear(box);
+    box.hidden = false;
+    box.className = "notice " + (sec.locked_roles.length ? "error" : "warn");
+    sec.locked_roles.forEach(function (r) {
+      var p = document.createElement("p");
+      p.textContent = "⚠ Đăng nhập trạm " + r.label + " bằng mã PIN đang tạm khoá (còn " +
+        Math.ceil(r.seconds / 60) + " phút) vì có quá nhiều lần nhập sai mã PIN. Các máy đã đăng nhập vẫn dùng được. " +
+        "Nếu nghi có người dò mã: chạy ./run.sh pins --reset --role " + r.role + " trên máy chủ.";
+      box.appendChild(p);
+    });
+    if (sec.failed_logins_10_min) {
+      var p = document.createElement("p");
+      var last = sec.recent_failed_logins[0];
+      p.textContent = sec.failed_logins_10_min + " lần nhập sai mã PIN trong 10 phút qua" +
+        (last ? " (gần nhất: " + last.at_label + ", trạm " + last.role + ", máy " + last.address + ")." : ".");
+      box.appendChild(p);
+    }
   }
 
   var pending = null;
@@ -138,5 +162,7 @@
   socket.on("connect", refresh);
   socket.on("stats", refresh);
   socket.on("state", refresh);
+  // Some changes (a locked PIN login, the printer) push nothing to screens: look again every 20 s.
+  setInterval(refresh, 20000);
   window.kioskDashboard = { refresh: refresh };
 })();

@@ -52,7 +52,9 @@
       }).then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
         .then(function (res) {
           if (!res.ok) { text.textContent = res.body.message; setBusy(false); return; }
-          poll("/api/invitations/export/" + res.body.job);
+          // Another export still runs: follow that one (its own message says so).
+          if (res.body.message) text.textContent = res.body.message;
+          setTimeout(function () { poll("/api/invitations/export/" + res.body.job); }, res.body.message ? 1500 : 0);
         })
         .catch(function () { text.textContent = "Không gửi được yêu cầu. Kiểm tra kết nối."; setBusy(false); });
     });

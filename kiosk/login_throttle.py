@@ -1,0 +1,163 @@
+"""Limits on guessing PINs (plain Python, no Flask): per device and role, and per role from anywhere.
+
+- A device (client address) gets MAX_FAILURES wrong PINs per role, then waits LOCKOUT_SECONDS. A right PIN
+  clears only that device's count for that role: logging in as the gate does not buy more admin guesses.
+- A role gets ROLE_MAX_FAILURES wrong PINs within ROLE_WINDOW_SECONDS from all devices together; then its
+  PIN login is closed for ROLE_LOCKOUT_SECONDS, so the PIN space cannot be searched from many addresses.
+- Only wrong PINs count. A check in flight holds a place in both budgets until its answer is known, so a
+  burst of parallel guesses gets exactly the allowed number of checks; a request that finds the budget
+  full only because of checks in flight waits for them instead of being refused, so ten stations logging
+  in at once from one address with the right PIN all get in.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+MAX_FAILURES = 5
+LOCKOUT_SECONDS = 30
+ROLE_MAX_FAILURES = 30
+ROLE_WINDOW_SECONDS = 600
+ROLE_LOCKOUT_SECONDS = 300
+# The longest a login waits for other checks in flight (a PIN check takes a few tens of milliseconds).
+MAX_WAIT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a PIN may not be checked now: `scope` is "client" or "role"; wait `seconds`."""
+
+    scope: str
+    seconds: int
+
+
+class LoginThrottle:
+    """Counts wrong PINs per (client, role) and per role; see the module's rules."""
+
+    def __init__(self, max_failures: int = MAX_FAILURES, lockout_seconds: float = LOCKOUT_SECONDS,
+                 role_max_failures: int = ROLE_MAX_FAILURES, role_window_seconds: float = ROLE_WINDOW_SECONDS,
+                 role_lockout_seconds: float = ROLE_LOCKOUT_SECONDS, clock=time.monotonic,
+                 max_wait_seconds: float = MAX_WAIT_SECONDS):
+        self.max_failures = max_failures
+        self.lockout_seconds = lockout_seconds
+        self.role_max_failures = role_max_failures
+        self.role_window_seconds = role_window_seconds
+        self.role_lockout_seconds = role_lockout_seconds
+        self.max_wait_seconds = max_wait_seconds
+        self._clock = clock
+        self._changed = threading.Condition()
+        self._failures: dict[tuple[str, str], int] = {}
+        self._pending: dict[tuple[str, str], int] = {}
+        self._locked: dict[tuple[str, str], float] = {}
+        self._role_failures: dict[str, deque] = {}
+        self._role_pending: dict[str, int] = {}
+        self._role_locked: dict[str, float] = {}
+
+    # ---- the three steps of a login: begin, then exactly one of failed / succeeded / abandoned
+
+    def begin(self, client: str, role: str) -> Refusal | None:
+        """Take a place for one PIN check, or say why not (and for how long)."""
+        key = (client, role)
+        deadline = time.monotonic() + self.max_wait_seconds
+        with self._changed:
+            while True:
+                refusal = self._refusal(key, role)
+                if refusal is not None:
+                    return refusal
+                failures, pending = self._failures.get(key, 0), self._pending.get(key, 0)
+                role_failures, role_pending = self._role_count(role), self._role_pending.get(role, 0)
+                if failures + pending < self.max_failures and role_failures + role_pending < self.role_max_failures:
+                    self._pending[key] = pending + 1
+                    self._role_pending[role] = role_pending + 1
+                    return None
+                # Full only because of checks in flight: their answers decide whether there is room.
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return Refusal("client", 1)
+                self._changed.wait(remaining)
+
+    def failed(self, client: str, role: str) -> Refusal | None:
+        """A wrong PIN (after begin): count it; return the lock it imposed, if any."""
+        key = (client, role)
+        with self._changed:
+            self._release(key, role)
+            self._failures[key] = self._failures.get(key, 0) + 1
+            self._role_failures.setdefault(role, deque()).append(self._clock())
+            self._changed.notify_all()
+            if self._role_count(role) >= self.role_max_failures:
+                self._role_locked[role] = self._clock() + self.role_lockout_seconds
+                self._role_failures.pop(role, None)
+                return Refusal("role", int(self.role_lockout_seconds))
+            if self._failures[key] >= self.max_failures:
+                self._lock_client(key)
+                return Refusal("client", int(self.lockout_seconds))
+            return None
+
+    def succeeded(self, client: str, role: str) -> None:
+        """A right PIN (after begin): clear this client's count for this role only."""
+        key = (client, role)
+        with self._changed:
+            self._release(key, role)
+            self._failures.pop(key, None)
+            self._changed.notify_all()
+
+    def abandoned(self, client: str, role: str) -> None:
+        """The check did not happen (an error): give the place back without counting anything."""
+        with self._changed:
+            self._release((client, role), role)
+            self._changed.notify_all()
+
+    # ---- what the dashboard shows
+
+    def locked_roles(self) -> dict[str, int]:
+        """Roles whose PIN login is closed now, with the seconds left."""
+        with self._changed:
+            return {role: self._remaining(self._role_locked, role) for role in list(self._role_locked)
+                    if self._remaining(self._role_locked, role)}
+
+    def wait_seconds(self, client: str, role: str) -> int:
+        """Seconds this client must still wait before trying this role (0 when it may try)."""
+        with self._changed:
+            refusal = self._refusal((client, role), role)
+            return refusal.seconds if refusal else 0
+
+    # ---- internals (called with the condition held)
+
+    def _refusal(self, key: tuple[str, str], role: str) -> Refusal | None:
+        role_wait = self._remaining(self._role_locked, role)
+        if role_wait:
+            return Refusal("role", role_wait)
+        client_wait = self._remaining(self._locked, key)
+        return Refusal("client", client_wait) if client_wait else None
+
+    def _lock_client(self, key: tuple[str, str]) -> int:
+        self._failures.pop(key, None)
+        self._locked[key] = self._clock() + self.lockout_seconds
+        return int(self.lockout_seconds)
+
+    def _release(self, key: tuple[str, str], role: str) -> None:
+        self._pending[key] = max(0, self._pending.get(key, 0) - 1)
+        if not self._pending[key]:
+            del self._pending[key]
+        self._role_pending[role] = max(0, self._role_pending.get(role, 0) - 1)
+
+    def _role_count(self, role: str) -> int:
+        recent = self._role_failures.get(role)
+        if not recent:
+            return 0
+        horizon = self._clock() - self.role_window_seconds
+        while recent and recent[0] <= horizon:
+            recent.popleft()
+        return len(recent)
+
+    def _remaining(self, table: dict, key) -> int:
+        until = table.get(key)
+        if until is None:
+            return 0
+        remaining = until - self._clock()
+        if remaining <= 0:
+            del table[key]
+            return 0
+        return max(1, int(remaining + 0.999))
