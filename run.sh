@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The kiosk's two commands:
 #   ./run.sh        create .venv if needed, install requirements, initialise the data folder, serve
-#   ./run.sh test   install what the tests need (Chromium too, where apt is available) and run them
+#   ./run.sh test   install what the tests need (Chromium, PostgreSQL, LibreOffice, where apt is available) and
+#                   run them
 # Anything else is passed to the kiosk's command line: ./run.sh pins --reset, ./run.sh init, ...
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -40,14 +41,30 @@ ensure_venv() {
   install_requirements requirements.txt
 }
 
-ensure_chromium() {
-  if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then return 0; fi
+# The programs the tests drive, each with the Debian package that brings it: a real browser, a private
+# PostgreSQL server (text that SQLite takes and PostgreSQL refuses), LibreOffice (opens what we export).
+have_chromium() { command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; }
+have_postgres() { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
+have_libreoffice() { command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1; }
+
+ensure_test_programs() {
+  local missing=() lean=()
+  have_chromium || missing+=(chromium)
+  have_postgres || missing+=(postgresql)
+  # Calc without its desktop parts and recommendations: enough to open and convert a workbook headless.
+  have_libreoffice || lean+=(libreoffice-calc-nogui)
+  [ ${#missing[@]} -eq 0 ] && [ ${#lean[@]} -eq 0 ] && return 0
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "Đang cài Chromium (apt) cho các kiểm thử trình duyệt ..."
+    echo "Đang cài ${missing[*]} ${lean[*]} (apt) cho các kiểm thử ..."
     DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    if [ ${#missing[@]} -gt 0 ]; then
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    if [ ${#lean[@]} -gt 0 ]; then
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${lean[@]}" >/dev/null
+    fi
   else
-    echo "Chromium chưa được cài và không thể tự cài (cần quyền root và apt): các kiểm thử trình duyệt sẽ bị bỏ qua." >&2
+    echo "Chưa cài ${missing[*]} ${lean[*]} và không thể tự cài (cần quyền root và apt): các kiểm thử cần chúng sẽ bị bỏ qua." >&2
   fi
 }
 
@@ -56,9 +73,11 @@ case "${1:-serve}" in
     shift
     ensure_venv
     install_requirements requirements-test.txt
-    ensure_chromium
-    # Under CI the browser tests must run; locally they are skipped with a clear message when impossible.
-    if [ "${CI:-}" = "true" ]; then export KIOSK_REQUIRE_BROWSER=1; fi
+    ensure_test_programs
+    # Under CI every test must run; locally those needing a missing program are skipped with a clear message.
+    if [ "${CI:-}" = "true" ]; then
+      export KIOSK_REQUIRE_BROWSER=1 KIOSK_REQUIRE_POSTGRES=1 KIOSK_REQUIRE_LIBREOFFICE=1
+    fi
     exec "$PY" -m pytest "$@"
     ;;
   serve)

@@ -8,6 +8,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.config import private_file
 from kiosk.storage import Database, utcnow
 from kiosk.storage import events as event_queries
 from kiosk.storage import invitees as invitee_queries
@@ -168,7 +169,7 @@ def write_cards(db: Database, out: Path, fmt: str, progress=None) -> Path:
     if not people:
         raise InvitationError("no_cards", "Chưa có thư mời nào để in.")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
+    tmp = private_file(out.with_name(out.name + ".part"))  # cards carry names and codes: owner-only
     if fmt == "pdf":
         write_pdf(card_batches.pdf_pages(info, people, progress), tmp)
     elif fmt == "png":

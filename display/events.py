@@ -4,10 +4,11 @@ Nothing here changes the show: control goes through authenticated HTTP (display/
 """
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, request, session
 from flask_socketio import Namespace, emit
 
 from kiosk import auth
+from kiosk.cleaning import clean_json
 from kiosk.storage import utcnow
 
 from . import push, screens
@@ -38,8 +39,9 @@ class DisplayNamespace(_Guarded):
             emit("state", push.current_state(app))
 
     def on_hello(self, data=None):
-        """A screen names itself: {"id": from its localStorage, "name"?: its own name, "view": shown now}."""
-        parsed = screens.parse_hello(data)
+        """A screen says who it is: {"key": its secret from localStorage, "name"?: its own name, "view"};
+        the answer tells it its public id (the one the MC's settings in the state are keyed by)."""
+        parsed = screens.parse_hello(clean_json(data) if isinstance(data, dict) else data)
         if parsed is None:
             return {"ok": False}
         app = current_app._get_current_object()
@@ -47,7 +49,7 @@ class DisplayNamespace(_Guarded):
         if app.extensions["display.screens"].hello(request.sid, screen_id, own_name, view, utcnow(),
                                                    request.remote_addr):
             push.schedule_screens_push(app)
-        return {"ok": True}
+        return {"ok": True, "id": screen_id}
 
     def on_disconnect(self, reason=None):
         app = current_app._get_current_object()
@@ -56,12 +58,17 @@ class DisplayNamespace(_Guarded):
 
 
 class McNamespace(_Guarded):
-    """MC pages connect here with their login; they receive the list of screens."""
+    """MC pages connect here with their login; they receive the list of screens (each push re-checks it)."""
 
     @auth.socket_requires_role("mc")
     def on_connect(self, auth_data=None):
-        emit("screens", push.screen_list(current_app._get_current_object()))
+        app = current_app._get_current_object()
+        push.mc_joined(app, request.sid, session.get("sid"))
+        emit("screens", push.screen_list(app))
         return None
+
+    def on_disconnect(self, reason=None):
+        push.mc_left(current_app._get_current_object(), request.sid)
 
 
 def register(socketio) -> None:

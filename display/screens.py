@@ -1,18 +1,26 @@
 """Which screens are connected right now, and what the MC's list of screens shows (plain Python).
 
-Presence lives in memory only: a screen says `hello` with the random id it keeps in localStorage on
-every (re)connect, and goes away when its socket does. The names and views the MC gives screens are
-show state (persisted, in Show.screens); this module merges the two for the MC page.
+Presence lives in memory only: a screen says `hello` on every (re)connect with the random secret key it
+keeps in localStorage, and goes away when its socket does. Its id is derived from that key here, so the
+ids that every screen sees in the show state cannot be used to speak for another screen: to appear as
+the hall's projector, a device would need the projector's key, which never leaves it. The names and
+views the MC gives screens are show state (persisted, in Show.screens); this module merges the two for
+the MC page.
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
 import threading
 from dataclasses import dataclass
 
 from kiosk.vietnamese import nfc
 
-from .show import MAX_SCREEN_NAME, SCREEN_ID, VIEWS
+from .show import MAX_SCREEN_NAME, VIEWS
+
+# A screen's secret: at least 128 bits from the browser's random generator, written in hex.
+SCREEN_KEY = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
 
 VIEW_LABELS = {"projector": "Máy chiếu", "lobby": "Sảnh", "welcome": "Chào đón"}
 
@@ -29,13 +37,19 @@ class Presence:
     address: str | None
 
 
+def screen_id_for(key: str) -> str:
+    """The public id of the screen holding `key` (one-way: the id does not give the key away)."""
+    return hashlib.sha256(b"kiosk screen id v1:" + key.encode()).hexdigest()[:24]
+
+
 def parse_hello(data) -> tuple[str, str | None, str] | None:
     """(screen id, the name the screen gives itself, its current view) from a `hello`, or None if bad."""
     if not isinstance(data, dict):
         return None
-    screen_id, name, view = data.get("id"), data.get("name"), data.get("view")
-    if not isinstance(screen_id, str) or not SCREEN_ID.match(screen_id):
+    key, name, view = data.get("key"), data.get("name"), data.get("view")
+    if not isinstance(key, str) or not SCREEN_KEY.match(key):
         return None
+    screen_id = screen_id_for(key)
     if view not in VIEWS:
         view = "projector"
     own = nfc(name)[:MAX_SCREEN_NAME] if isinstance(name, str) else ""

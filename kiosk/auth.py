@@ -45,21 +45,24 @@ def wants_json() -> bool:
 ROLE_CACHE_SECONDS = 2.0
 
 
+def token_role(app, token: str | None) -> str | None:
+    """The role of a login token (None when unknown or ended), re-read from the database every few seconds."""
+    if not token:
+        return None
+    cache = app.extensions.setdefault("kiosk.role_cache", {})
+    cached = cache.get(token)
+    if cached and cached[1] > time.monotonic():
+        return cached[0]
+    with app.extensions["kiosk.db"].read() as db_session:
+        role = staff.session_role(db_session, token)
+    cache[token] = (role, time.monotonic() + ROLE_CACHE_SECONDS)
+    return role
+
+
 def current_role() -> str | None:
     """The role of this request's login, checked against the database (logout and PIN resets bite)."""
     if "kiosk_role" not in g:
-        token = session.get("sid")
-        role = None
-        if token:
-            cache = current_app.extensions.setdefault("kiosk.role_cache", {})
-            cached = cache.get(token)
-            if cached and cached[1] > time.monotonic():
-                role = cached[0]
-            else:
-                with current_app.extensions["kiosk.db"].read() as db_session:
-                    role = staff.session_role(db_session, token)
-                cache[token] = (role, time.monotonic() + ROLE_CACHE_SECONDS)
-        g.kiosk_role = role
+        g.kiosk_role = token_role(current_app, session.get("sid"))
     return g.kiosk_role
 
 
@@ -197,6 +200,9 @@ def logout() -> None:
         with current_app.extensions["kiosk.db"].write() as db_session:
             staff.close_session(db_session, token, utcnow())
         forget_role(token)
+        # Features close what this login holds open (the MC page's socket) at once.
+        for hook in current_app.extensions.get("kiosk.on_logout", ()):
+            hook(current_app._get_current_object(), token)
     session.clear()
     g.pop("kiosk_role", None)
 

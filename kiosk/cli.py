@@ -1,6 +1,7 @@
 """Command line: init, serve, pins (and, as features land, import, invitations, report, backup)."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -220,9 +221,15 @@ def restore(file: str, yes: bool) -> None:
     click.echo("Nên dừng máy chủ trước khi khôi phục. Mọi thay đổi sau thời điểm sao lưu sẽ được thay thế.")
     if not yes and not click.confirm("Khôi phục bản sao lưu này?", default=False):
         raise click.ClickException("Đã huỷ, không thay đổi gì.")
-    safety = backups.restore(Path(file), db_file, Path(cfg["KIOSK_DATA_DIR"]) / "backups", utcnow())
-    if safety:
-        click.echo(f"Bản cũ đã được giữ lại tại: {safety}")
+    restored = backups.restore(Path(file), db_file, Path(cfg["KIOSK_DATA_DIR"]) / "backups", utcnow())
+    if restored.safety:
+        click.echo(f"Bản cũ đã được giữ lại tại: {restored.safety}")
+    for prefix, first, last in restored.missing_receipts:
+        span = f"{prefix}-{first:04d}" + (f" đến {prefix}-{last:04d}" if last > first else "")
+        click.echo(click.style(f"Chú ý: biên nhận {span} đã in sau lúc sao lưu nên không có trong sổ vừa khôi "
+                               f"phục. Các số này không bao giờ được cấp lại: biên nhận tiếp theo là "
+                               f"{prefix}-{last + 1:04d}. Hãy đối chiếu cuống biên nhận và ghi lại các khoản đó.",
+                               bold=True))
     click.echo("Đã khôi phục.")
 
 
@@ -237,6 +244,8 @@ def serve(host: str | None, port: int | None) -> None:
     from .netinfo import lan_addresses, terminal_qr
 
     overrides = {k: v for k, v in (("KIOSK_HOST", host), ("PORT", port)) if v is not None}
+    # Everything the server writes (receipt previews, exports, backups) is its owner's only.
+    os.umask(0o077)
     try:
         app = create_app(overrides)
     except (ConfigError, EventFileError) as exc:

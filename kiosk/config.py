@@ -96,11 +96,28 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
 
 
 def ensure_data_dir(data_dir: str | Path) -> Path:
-    """Create the data folder and its sub-folders; return its path."""
+    """Create the data folder and its sub-folders, owner-only (phone numbers, gifts, keys); return its path."""
     path = Path(data_dir)
     for sub in ("", "logs", "receipts", "exports", "backups"):
-        (path / sub).mkdir(parents=True, exist_ok=True)
+        folder = path / sub
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _owner_only(folder, 0o700)
     return path
+
+
+def private_file(path: str | Path) -> Path:
+    """Make sure `path` exists and only its owner may read it (0600), before anything is written to it."""
+    path = Path(path)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    _owner_only(path, 0o600)
+    return path
+
+
+def _owner_only(path: Path, mode: int) -> None:
+    try:
+        os.chmod(path, mode)
+    except PermissionError:  # a folder someone else owns (a shared mount): leave it as it is
+        pass
 
 
 def load_or_create_secret_key(data_dir: str | Path) -> str:

@@ -312,7 +312,7 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
                         and self.protocol_version >= "HTTP/1.1"):
                     chunk_response = True
                     self.send_header("Transfer-Encoding", "chunked")
-                if body is not None and body.remaining > DRAIN_LIMIT:
+                if body is not None and body.remaining > DRAIN_LIMIT or code == 413:
                     self.close_connection = True  # a large unread body (a refused upload): don't read it
                 if "content-length" in header_keys and declared is None:
                     self.close_connection = True  # a length the client cannot use: the close ends the body

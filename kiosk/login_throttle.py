@@ -72,6 +72,9 @@ class LoginThrottle:
                     self._pending[key] = pending + 1
                     self._role_pending[role] = role_pending + 1
                     return None
+                refusal = self._lock_if_spent(key, role)
+                if refusal is not None:
+                    return refusal
                 # Full only because of checks in flight: their answers decide whether there is room.
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -86,14 +89,7 @@ class LoginThrottle:
             self._failures[key] = self._failures.get(key, 0) + 1
             self._role_failures.setdefault(role, deque()).append(self._clock())
             self._changed.notify_all()
-            if self._role_count(role) >= self.role_max_failures:
-                self._role_locked[role] = self._clock() + self.role_lockout_seconds
-                self._role_failures.pop(role, None)
-                return Refusal("role", int(self.role_lockout_seconds))
-            if self._failures[key] >= self.max_failures:
-                self._lock_client(key)
-                return Refusal("client", int(self.lockout_seconds))
-            return None
+            return self._lock_if_spent(key, role)
 
     def succeeded(self, client: str, role: str) -> None:
         """A right PIN (after begin): clear this client's count for this role only."""
@@ -132,10 +128,18 @@ class LoginThrottle:
         client_wait = self._remaining(self._locked, key)
         return Refusal("client", client_wait) if client_wait else None
 
-    def _lock_client(self, key: tuple[str, str]) -> int:
-        self._failures.pop(key, None)
-        self._locked[key] = self._clock() + self.lockout_seconds
-        return int(self.lockout_seconds)
+    def _lock_if_spent(self, key: tuple[str, str], role: str) -> Refusal | None:
+        """Lock what wrong PINs alone have used up (the role, the client, or both); the refusal, or None."""
+        refusal = None
+        if self._failures.get(key, 0) >= self.max_failures:
+            self._failures.pop(key, None)
+            self._locked[key] = self._clock() + self.lockout_seconds
+            refusal = Refusal("client", int(self.lockout_seconds))
+        if self._role_count(role) >= self.role_max_failures:
+            self._role_failures.pop(role, None)
+            self._role_locked[role] = self._clock() + self.role_lockout_seconds
+            refusal = Refusal("role", int(self.role_lockout_seconds))
+        return refusal
 
     def _release(self, key: tuple[str, str], role: str) -> None:
         self._pending[key] = max(0, self._pending.get(key, 0) - 1)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 from pathlib import Path
 
 _MARK = "_kiosk_handler"
@@ -14,6 +15,15 @@ class _WebSocketCloseNoise(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         return "Bad request syntax" not in message and "Bad request version" not in message
+
+
+class _PrivateRotatingFile(logging.handlers.RotatingFileHandler):
+    """The rotating log, each file owner-only (it names devices, addresses and who did what)."""
+
+    def _open(self):
+        stream = super()._open()
+        os.chmod(self.baseFilename, 0o600)
+        return stream
 
 
 def configure_logging(data_dir: str | Path, level: int = logging.INFO) -> None:
@@ -28,8 +38,7 @@ def configure_logging(data_dir: str | Path, level: int = logging.INFO) -> None:
     if any(getattr(h, _MARK, None) == log_file for h in root.handlers):
         return
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    file_handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=5,
-                                                        encoding="utf-8")
+    file_handler = _PrivateRotatingFile(log_file, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
     console = logging.StreamHandler()
     for handler in (file_handler, console):
         handler.setFormatter(fmt)

@@ -251,10 +251,22 @@ def printer_view(db, settings: PrintSettings, queue) -> dict:
 
 
 def screen_state(session, event) -> dict:
-    """The `donations` part of the screens' state (registered with display.push)."""
-    summary = ledger.totals(store.totals_rows(session, event.id))
-    recent = store.recent_on_screen(session, event.id, ledger.RECENT_DONORS_ON_SCREEN)
+    """The `donations` part of the screens' state (registered with display.push): the fund as of the last
+    full step of ledger.PUBLISH_EVERY receipts, so no watcher can tell what one named donor gave."""
+    shown = ledger.published_receipts(store.receipt_count(session, event.id))
+    upto = store.nth_receipt_seq(session, event.id, shown) if shown else 0
+    summary = ledger.totals(store.totals_rows(session, event.id, upto_seq=upto))
+    recent = store.recent_on_screen(session, event.id, ledger.RECENT_DONORS_ON_SCREEN, upto_seq=upto)
     return ledger.screen_part(summary, recent, event.fund_name)
+
+
+def exact_summary(db) -> dict:
+    """The fund's exact figures and the consenting donors, for the desk and the MC (logged in)."""
+    with db.read() as session:
+        event = _current_event(session)
+        summary = ledger.totals(store.totals_rows(session, event.id))
+        recent = store.recent_on_screen(session, event.id, ledger.RECENT_DONORS_ON_SCREEN)
+        return ledger.screen_part(summary, recent, event.fund_name)
 
 
 def preview_image(db, settings: PrintSettings, receipt_no: str, copy_no: int | None = None):

@@ -18,6 +18,10 @@ MAX_NAME = 200
 MAX_NOTE = 500
 MIN_VOID_REASON = 3
 RECENT_DONORS_ON_SCREEN = 12
+# Screens (which anyone can watch) show the fund in steps of this many receipts: the total and the names
+# change together only after three more gifts, so subtracting two totals gives the sum of three gifts,
+# never what one named donor gave. The desk and the MC page see the exact figures.
+PUBLISH_EVERY = 3
 
 MESSAGES = {
     "bad_request": "Yêu cầu không hợp lệ.",
@@ -217,6 +221,11 @@ def totals(rows: list[tuple[str, bool, int, int]]) -> dict:
     voided["total_label"] = format_vnd(voided["total_vnd"])
     return {"count": count, "total_vnd": total, "total_label": format_vnd(total),
             "by_method": by_method, "voided": voided}
+
+
+def published_receipts(receipt_count: int) -> int:
+    """How many receipts (in receipt order) the screens show now: a multiple of PUBLISH_EVERY."""
+    return receipt_count - receipt_count % PUBLISH_EVERY
 
 
 def screen_part(summary: dict, recent: list, fund_name: str | None) -> dict:

@@ -158,6 +158,13 @@ def api_list():
     return jsonify({"donations": view["donations"], "totals": view["totals"], "query": view["query"]})
 
 
+@bp.get("/api/donations/total")
+@auth.requires_role("cashier", "mc")
+def api_total():
+    """The exact total for the MC's announcement (screens show it in steps of three receipts)."""
+    return jsonify(desk.exact_summary(_db()))
+
+
 @bp.get("/api/donations/<receipt_no>")
 @auth.requires_role("cashier")
 def api_one(receipt_no: str):

@@ -97,6 +97,38 @@ def browser():
         browser.close()
 
 
+def _missing(program: str, variable: str):
+    """Skip locally with a Vietnamese reason; fail under CI, where ./run.sh test installs everything."""
+    message = f"{program} chưa được cài: bỏ qua kiểm thử này."
+    if os.environ.get(variable) == "1":
+        pytest.fail(message + " (CI bắt buộc chạy kiểm thử này)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A private PostgreSQL server for the run (tests.postgres); `postgres.new_database()` gives a URL."""
+    from .postgres import PrivatePostgres, server_bin
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        psycopg = None
+    if server_bin() is None or psycopg is None:
+        _missing("PostgreSQL", "KIOSK_REQUIRE_POSTGRES")
+    server = PrivatePostgres().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def libreoffice() -> str:
+    """The LibreOffice program, to open what the kiosk exports as the organiser would."""
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    if found is None:
+        _missing("LibreOffice", "KIOSK_REQUIRE_LIBREOFFICE")
+    return found
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 800})

@@ -68,7 +68,8 @@ def test_restore_brings_back_the_snapshot_and_keeps_the_current_one(app, tmp_pat
     snap = backups.take_backup(_db_file(app), tmp_path, keep=10, now=dt.datetime.now(dt.timezone.utc))
     meta = checkins.ScanMeta(gate="A", operator="gate", client_addr="t", nonce=None)
     checkins.scan(db, invitations(app, 1)[0][1], meta)
-    safety = backups.restore(snap, _db_file(app), tmp_path, dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=5))
+    safety = backups.restore(snap, _db_file(app), tmp_path,
+                             dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=5)).safety
     conn = sqlite3.connect(_db_file(app))
     assert conn.execute("SELECT count(*) FROM scan_log").fetchone()[0] == 0
     conn.close()
@@ -109,7 +110,7 @@ def test_the_copy_saved_before_a_restore_survives_pruning(app, tmp_path):
     db_file = backups.database_file(app.config["DATABASE_URL"])
     start = dt.datetime(2023, 10, 2, tzinfo=dt.timezone.utc)
     snap = backups.take_backup(db_file, tmp_path, keep=2, now=start)
-    safety = backups.restore(snap, db_file, tmp_path, start + dt.timedelta(minutes=1))
+    safety = backups.restore(snap, db_file, tmp_path, start + dt.timedelta(minutes=1)).safety
     for minute in range(2, 8):
         backups.take_backup(db_file, tmp_path, keep=2, now=start + dt.timedelta(minutes=minute))
     assert safety.exists() and len(backups.list_backups(tmp_path)) == 2

@@ -7,10 +7,13 @@ import datetime as dt
 import pytest
 
 from display import programme, show as sm, timing
+from display.push import register_state_part
 from display.state import snapshot
 from kiosk.storage import events as event_queries
+from printer.desk import screen_state
 
 from .conftest import PINS, app_config, screenshot
+
 from .display_helpers import Staff, install_fake_parts, remove_parts
 from .live import LiveServer
 
@@ -189,7 +192,7 @@ def test_greetings_are_for_the_welcome_view_only(open_page, live_server):
 
 def test_the_mc_names_a_screen_and_switches_its_view(open_page, live_server):
     screen = open_screen(open_page(1024, 768), live_server.url, "/display?name=Máy chiếu hội trường")
-    screen_id = screen.evaluate("kioskDisplay.screenId")
+    screen_id = screen.wait_for_function("() => kioskDisplay.screenId()", timeout=3000).json_value()
     mc = login_mc(open_page(1366, 900), live_server.url)
     row = mc.locator(f"#mc-screens li[data-screen-id='{screen_id}']")
     row.wait_for(timeout=3000)
@@ -241,6 +244,13 @@ def test_a_screen_marks_a_lost_connection_and_is_right_again_after_a_restart(ope
 
 def test_mc_page_reads_the_roster_and_the_total_and_the_projector_shows_the_slides(open_page, live_server):
     install_fake_parts(live_server.app)
+    # The fund from the real desk: three gifts, a full step for the screens (printer.ledger.PUBLISH_EVERY).
+    register_state_part(live_server.app, "donations", screen_state)
+    cashier = Staff(live_server.url, "cashier")
+    for donor, amount, shown in (("Ông Lý Văn Tám", 5_000_000, True), ("Bà Đặng Thị Hoa", 5_000_000, True),
+                                 ("Người giấu tên", 2_500_000, False)):
+        assert cashier.post("/api/donations", {"donor_name": donor, "amount_vnd": amount,
+                                               "show_on_screen": shown}).status_code == 201
     staff = Staff(live_server.url)
     staff.act("goto", index=2)
     projector = open_screen(open_page(1920, 1080), live_server.url)

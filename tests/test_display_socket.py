@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from display.screens import screen_id_for
 from kiosk.storage.schema import ShowState
 
 from .display_helpers import install_fake_parts, remove_parts
 
-SCREEN_ID = "screen-0123456789"
+SCREEN_KEY = "0123456789abcdef0123456789abcdef0123456789abcdef"
+SCREEN_ID = screen_id_for(SCREEN_KEY)
 
 
 def states(client, namespace="/display") -> list[dict]:
@@ -66,7 +68,7 @@ def test_display_cannot_change_anything(app, client_as):
     before = mc.get("/api/agenda").get_json()
     intruder = socket(app)
     intruder.get_received("/display")
-    intruder.emit("hello", {"id": SCREEN_ID, "view": "projector"}, namespace="/display")
+    intruder.emit("hello", {"key": SCREEN_KEY, "view": "projector"}, namespace="/display")
     payload = {"index": 5, "expected_index": 0, "text": "Bị hack", "on": True, "screen_id": SCREEN_ID,
                "name": "Hack", "view": "lobby", "key": "gap:4:5:08h25-08h35", "id": SCREEN_ID}
     names = ["next", "prev", "goto", "start", "hold", "announce", "blackout", "slide", "screen", "state", "greet",
@@ -100,9 +102,9 @@ def test_a_screen_says_hello_and_the_mc_sees_it_and_names_it(app, client_as):
     assert events(mc, "screens", "/mc") == [[]]
     screen = socket(app)
     screen.get_received("/display")
-    ack = screen.emit("hello", {"id": SCREEN_ID, "view": "projector", "name": "Máy chiếu"}, namespace="/display",
+    ack = screen.emit("hello", {"key": SCREEN_KEY, "view": "projector", "name": "Máy chiếu"}, namespace="/display",
                       callback=True)
-    assert ack == {"ok": True}
+    assert ack == {"ok": True, "id": SCREEN_ID}
     listed = app.extensions["display.screens"].connected()
     assert [(p.screen_id, p.own_name, p.view) for p in listed] == [(SCREEN_ID, "Máy chiếu", "projector")]
     assert mc_http.get("/api/agenda").get_json()["rev"] == 0      # a hello is not a change
@@ -122,7 +124,7 @@ def test_a_screen_says_hello_and_the_mc_sees_it_and_names_it(app, client_as):
 
 def test_a_bad_hello_is_ignored(app):
     screen = socket(app)
-    for bad in (None, "hi", {"id": "x"}, {"id": "../../" + "a" * 10}, {"id": 123456789}):
+    for bad in (None, "hi", {"id": SCREEN_ID}, {"key": "short"}, {"key": "../../" + "a" * 40}, {"key": 123456789}):
         assert screen.emit("hello", bad, namespace="/display", callback=True) == {"ok": False}
     assert app.extensions["display.screens"].connected() == []
 

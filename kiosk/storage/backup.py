@@ -6,13 +6,21 @@ import logging
 import os
 import sqlite3
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..config import private_file
+from .donations import RECEIPT_FLOOR
+from .migrations import SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 PREFIX = "kiosk-"
 SUFFIX = ".sqlite3"
 # The copy saved before a restore is named apart, so pruning the automatic backups never deletes it.
 SAFETY_PREFIX = "truoc-khoi-phuc-"
+# Tables every kiosk database has had since version 1: a file without them is something else.
+REQUIRED_TABLES = {"kiosk_meta", "event", "agenda_item", "invitee_group", "invitee", "invitation_code",
+                   "scan_log", "donation", "print_job", "staff_role", "staff_session", "audit_log"}
 
 
 class BackupError(RuntimeError):
@@ -43,11 +51,13 @@ def _copy(source: Path, target: Path) -> None:
 
 def take_backup(db_file: Path, folder: Path, keep: int, now: dt.datetime, prefix: str = PREFIX) -> Path:
     """Write a snapshot into `folder`, keep only the newest `keep` automatic ones, return its path."""
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     target = folder / f"{prefix}{now.astimezone(dt.timezone.utc):%Y%m%d-%H%M%S}{SUFFIX}"
     if target.exists():  # two backups in the same second (button and timer): keep both
         target = folder / f"{target.stem}-{os.getpid()}-{threading.get_ident()}{SUFFIX}"
     partial = target.with_suffix(f".{threading.get_ident()}.part")
+    # Created owner-only before SQLite opens it: a backup holds every phone number and every gift.
+    private_file(partial)
     try:
         _copy(db_file, partial)
     except sqlite3.Error as exc:
@@ -66,38 +76,98 @@ def list_backups(folder: Path) -> list[Path]:
     return sorted(folder.glob(f"{PREFIX}*{SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
 
 
-def check_backup(path: Path) -> str:
-    """The schema version recorded in a backup file; raises BackupError if it is not a kiosk database."""
+def check_backup(path: Path) -> int:
+    """The schema version of a backup this kiosk can run; BackupError (Vietnamese) for anything else."""
     if not path.is_file():
         raise BackupError(f"Không tìm thấy tệp {path}.")
     try:
-        conn = sqlite3.connect(path)
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise BackupError("Tệp sao lưu bị hỏng.")
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            missing = REQUIRED_TABLES - tables
+            if missing:
+                raise BackupError(f"Không phải tệp sao lưu của kiosk (thiếu bảng {', '.join(sorted(missing))}).")
             row = conn.execute("SELECT value FROM kiosk_meta WHERE key = 'schema_version'").fetchone()
+            events = conn.execute("SELECT COUNT(*) FROM event").fetchone()[0]
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
         raise BackupError(f"Không phải tệp sao lưu của kiosk ({exc}).") from None
-    if row is None:
+    if row is None or not str(row[0]).isdigit():
         raise BackupError("Không phải tệp sao lưu của kiosk (thiếu phiên bản).")
-    return row[0]
+    version = int(row[0])
+    if version > SCHEMA_VERSION:
+        raise BackupError(f"Bản sao lưu do phần mềm mới hơn tạo (phiên bản dữ liệu {version}, phần mềm này đọc "
+                          f"được đến {SCHEMA_VERSION}). Hãy cập nhật phần mềm trước khi khôi phục.")
+    if version < 1:
+        raise BackupError(f"Phiên bản dữ liệu {version} không hợp lệ.")
+    if not events:
+        raise BackupError("Tệp sao lưu không có sự kiện nào: không khôi phục.")
+    return version
 
 
-def restore(backup: Path, db_file: Path, folder: Path, now: dt.datetime) -> Path:
-    """Replace the database with a backup, after saving the current one; return that safety copy."""
+def receipt_floors(conn: sqlite3.Connection) -> dict[str, int]:
+    """Per receipt prefix, the highest receipt number printed: its donations', or a floor carried over."""
+    floors: dict[str, int] = {}
+    for prefix, top in conn.execute("SELECT e.receipt_prefix, MAX(d.seq) FROM donation d "
+                                    "JOIN event e ON e.id = d.event_id GROUP BY e.receipt_prefix"):
+        floors[prefix] = int(top or 0)
+    for key, value in conn.execute("SELECT key, value FROM kiosk_meta WHERE key LIKE ?", (RECEIPT_FLOOR + "%",)):
+        prefix = key[len(RECEIPT_FLOOR):]
+        if str(value).isdigit():
+            floors[prefix] = max(floors.get(prefix, 0), int(value))
+    return floors
+
+
+@dataclass
+class Restored:
+    """What a restore did: the copy of the replaced database, and receipt numbers printed since the backup
+    (prefix, first, last) that the restored ledger does not hold; they are never given out again."""
+
+    safety: Path | None
+    missing_receipts: list[tuple[str, int, int]] = field(default_factory=list)
+
+
+def _current_floors(db_file: Path) -> dict[str, int]:
+    if not db_file.exists():
+        return {}
+    try:
+        check_backup(db_file)
+        conn = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True)
+        try:
+            return receipt_floors(conn)
+        finally:
+            conn.close()
+    except (BackupError, sqlite3.Error):
+        return {}
+
+
+def restore(backup: Path, db_file: Path, folder: Path, now: dt.datetime) -> Restored:
+    """Replace the database with a backup, after saving the current one. Receipt numbering never goes back:
+    numbers the current database had printed stay used in the restored one."""
     check_backup(backup)
+    printed = _current_floors(db_file)
     safety = take_backup(db_file, folder, keep=10_000, now=now, prefix=SAFETY_PREFIX) \
         if db_file.exists() else None
-    src = sqlite3.connect(backup)
+    src = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
     dst = sqlite3.connect(db_file, timeout=30)
     try:
         src.backup(dst)
+        restored = receipt_floors(dst)
+        missing = []
+        for prefix, last in sorted(printed.items()):
+            if last > restored.get(prefix, 0):
+                dst.execute("INSERT OR REPLACE INTO kiosk_meta (key, value) VALUES (?, ?)",
+                            (RECEIPT_FLOOR + prefix, str(last)))
+                missing.append((prefix, restored.get(prefix, 0) + 1, last))
+        dst.commit()
     finally:
         dst.close()
         src.close()
-    return safety
+    private_file(db_file)
+    return Restored(safety, missing)
 
 
 class AutoBackup:

@@ -5,18 +5,22 @@ import datetime as dt
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from .schema import AuditLog, Donation, Event, PrintJob
+from .schema import AuditLog, Donation, Event, Meta, PrintJob
 
 PENDING = ("queued", "printing")
+# kiosk_meta key (+ receipt prefix) of the highest receipt number printed before a restore: numbers the
+# restored ledger does not hold were still printed on paper, and are never given out again.
+RECEIPT_FLOOR = "receipt_floor:"
 
 
 def next_seq(session: Session, event_id: int) -> int:
     """The next receipt sequence number; call inside the write transaction that inserts it."""
     # Lock the event row (PostgreSQL); on SQLite the BEGIN IMMEDIATE of db.write() already serialises
     # writers, so max + 1 cannot be taken twice and a rolled-back insert leaves no gap.
-    session.execute(select(Event.id).where(Event.id == event_id).with_for_update())
+    prefix = session.scalar(select(Event.receipt_prefix).where(Event.id == event_id).with_for_update())
     current = session.scalar(select(func.max(Donation.seq)).where(Donation.event_id == event_id))
-    return (current or 0) + 1
+    floor = session.scalar(select(Meta.value).where(Meta.key == RECEIPT_FLOOR + prefix))
+    return max(current or 0, int(floor or 0)) + 1
 
 
 def by_request_id(session: Session, request_id: str | None) -> Donation | None:
@@ -63,21 +67,34 @@ def list_donations(session: Session, event_id: int, folded_query: str = "", limi
     return list(session.scalars(query))
 
 
-def totals_rows(session: Session, event_id: int) -> list[tuple[str, bool, int, int]]:
-    """(method, voided, count, sum) for the event's donations."""
+def totals_rows(session: Session, event_id: int, upto_seq: int | None = None) -> list[tuple[str, bool, int, int]]:
+    """(method, voided, count, sum) for the event's donations (only receipts up to `upto_seq`, if given)."""
     voided = case((Donation.voided_at.is_(None), False), else_=True)
-    rows = session.execute(
-        select(Donation.method, voided, func.count(), func.coalesce(func.sum(Donation.amount_vnd), 0))
-        .where(Donation.event_id == event_id).group_by(Donation.method, voided))
-    return [(method, bool(is_voided), count, total) for method, is_voided, count, total in rows]
+    query = (select(Donation.method, voided, func.count(), func.coalesce(func.sum(Donation.amount_vnd), 0))
+             .where(Donation.event_id == event_id).group_by(Donation.method, voided))
+    if upto_seq is not None:
+        query = query.where(Donation.seq <= upto_seq)
+    return [(method, bool(is_voided), count, total) for method, is_voided, count, total in session.execute(query)]
 
 
-def recent_on_screen(session: Session, event_id: int, limit: int) -> list[Donation]:
-    """The newest valid donations whose donors agreed to be named on screen."""
-    return list(session.scalars(
-        select(Donation).where(Donation.event_id == event_id, Donation.show_on_screen.is_(True),
-                               Donation.voided_at.is_(None))
-        .order_by(Donation.seq.desc()).limit(limit)))
+def recent_on_screen(session: Session, event_id: int, limit: int, upto_seq: int | None = None) -> list[Donation]:
+    """The newest valid donations whose donors agreed to be named on screen (up to `upto_seq`, if given)."""
+    query = select(Donation).where(Donation.event_id == event_id, Donation.show_on_screen.is_(True),
+                                   Donation.voided_at.is_(None))
+    if upto_seq is not None:
+        query = query.where(Donation.seq <= upto_seq)
+    return list(session.scalars(query.order_by(Donation.seq.desc()).limit(limit)))
+
+
+def receipt_count(session: Session, event_id: int) -> int:
+    """How many receipts the event has given out (voided ones included)."""
+    return session.scalar(select(func.count()).select_from(Donation).where(Donation.event_id == event_id)) or 0
+
+
+def nth_receipt_seq(session: Session, event_id: int, n: int) -> int:
+    """The sequence number of the event's n-th receipt (1-based), in receipt order."""
+    return session.scalar(select(Donation.seq).where(Donation.event_id == event_id)
+                          .order_by(Donation.seq).offset(n - 1).limit(1)) or 0
 
 
 def void(session: Session, donation: Donation, reason: str, actor: str, now: dt.datetime) -> bool:

@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..config import private_file
 from .group_commit import GroupCommitter
 
 T = TypeVar("T")
@@ -56,6 +57,8 @@ class Database:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
             if ":memory:" in url or url in ("sqlite://", "sqlite:///"):
                 raise ValueError("The kiosk needs a database file, not an in-memory SQLite.")
+            # Owner-only before SQLite first opens it; its -wal and -shm files take the same mode.
+            private_file(url[len("sqlite:///"):])
         else:
             kwargs["pool_pre_ping"] = True
         self.engine = create_engine(url, **kwargs)

@@ -11,20 +11,23 @@
   var greetMs = parseInt(body.dataset.greetMs, 10) || 6000;
   var VIEWS = ["projector", "lobby", "welcome"];
 
-  // ---- who this screen is: a random id kept across reloads, so the MC can name it and switch its view
+  // ---- who this screen is: a random secret key kept across reloads. The server answers each hello with
+  // the public id it derives from the key (the MC names the screen by that id); the key itself never
+  // appears anywhere, so no other device can speak for this screen.
   function stored(key, value) {
     try {
       if (value === undefined) return window.localStorage.getItem(key);
       window.localStorage.setItem(key, value);
-    } catch (e) { /* private mode: the id lives as long as the page */ }
+    } catch (e) { /* private mode: the key lives as long as the page */ }
     return value;
   }
-  function randomId() {
-    var bytes = new Uint8Array(12);
+  function randomKey() {
+    var bytes = new Uint8Array(24);
     window.crypto.getRandomValues(bytes);
     return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
   }
-  var screenId = stored("kiosk.screen.id") || stored("kiosk.screen.id", randomId());
+  var screenKey = stored("kiosk.screen.key") || stored("kiosk.screen.key", randomKey());
+  var screenId = stored("kiosk.screen.id");
   var params = new URLSearchParams(window.location.search);
   if (params.get("name")) stored("kiosk.screen.name", params.get("name"));
   var ownName = stored("kiosk.screen.name") || null;
@@ -243,7 +246,7 @@
   }
 
   function follow() {
-    var mine = (state.screens || {})[screenId];
+    var mine = screenId ? (state.screens || {})[screenId] : null;
     if (!mine) return;
     if (mine.name && mine.name !== assignedName) flashName(mine.name);
     assignedName = mine.name || null;
@@ -274,7 +277,13 @@
   var freshConnection = true;
 
   function sayHello() {
-    if (socket.connected) socket.emit("hello", { id: screenId, name: ownName, view: view });
+    if (!socket.connected) return;
+    socket.emit("hello", { key: screenKey, name: ownName, view: view }, function (answer) {
+      if (!answer || !answer.ok || !answer.id || answer.id === screenId) return;
+      screenId = stored("kiosk.screen.id", answer.id);
+      follow();
+      render();
+    });
   }
 
   function offline(isOffline) {
@@ -302,7 +311,7 @@
   window.kioskDisplay = {
     state: function () { return state; },
     view: function () { return view; },
-    screenId: screenId,
+    screenId: function () { return screenId; },
     socket: socket
   };
 })();

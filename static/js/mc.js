@@ -246,16 +246,33 @@
         : "");
     }
     if (slide === "donations") {
-      var d = state.donations;
-      $("mc-donation-empty").hidden = !!d;
-      setText("mc-donation-total", d ? d.total_label : "");
-      setText("mc-donation-count", d ? d.count + " lượt ủng hộ" : "");
-      var donors = (d && d.recent_donors ? d.recent_donors : []).map(function (donor) {
-        if (typeof donor === "string") return donor;
-        return [donor.name, donor.organisation].filter(Boolean).join(", ");
-      }).filter(Boolean);
-      setText("mc-donation-donors", donors.length ? "Mới nhất: " + donors.join("; ") : "");
+      renderFund();
+      if (state.donations) fetchExactFund();
     }
+  }
+
+  // Screens show the fund in steps of three gifts, so no watcher can subtract one donor's amount; the MC
+  // announces the exact figure, read with the MC's login (the step-wise one until it arrives).
+  var exactFund = null, fundFetch = null;
+  function fetchExactFund() {
+    if (fundFetch) return;
+    fundFetch = fetch("/api/donations/total", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (d) { fundFetch = null; if (d) { exactFund = d; renderFund(); } })
+      .catch(function () { fundFetch = null; });
+  }
+
+  function renderFund() {
+    // Without the desk's part in the state there is no fund to speak of (the feature is not running).
+    var d = state.donations ? (exactFund || state.donations) : null;
+    $("mc-donation-empty").hidden = !!d;
+    setText("mc-donation-total", d ? d.total_label : "");
+    setText("mc-donation-count", d ? d.count + " lượt ủng hộ" : "");
+    var donors = (d && d.recent_donors ? d.recent_donors : []).map(function (donor) {
+      if (typeof donor === "string") return donor;
+      return [donor.name, donor.organisation].filter(Boolean).join(", ");
+    }).filter(Boolean);
+    setText("mc-donation-donors", donors.length ? "Mới nhất: " + donors.join("; ") : "");
   }
 
   function renderButtons() {
