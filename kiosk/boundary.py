@@ -27,8 +27,9 @@ BODY_LIMITS = {"kiosk.api_login": LOGIN_BODY, "kiosk.login_submit": LOGIN_BODY,
 TOO_LARGE_MESSAGES = {"checkin.import_upload": "Tệp quá lớn (tối đa 5 MB). Danh sách khách mời chỉ cần các cột "
                                                "của tệp mẫu.",
                       "kiosk.api_login": "Yêu cầu đăng nhập quá lớn.", "kiosk.login_submit": "Yêu cầu đăng nhập quá lớn."}
-# Form fields other than files, and how many parts a multipart body may have.
-MAX_FORM_FIELD = 64 * KB
+# Form fields other than files (Werkzeug's own default: its multipart parser buffers up to this much of a
+# file's chunks too, so much less refuses ordinary uploads), and how many parts a multipart body may have.
+MAX_FORM_FIELD = 500 * KB
 MAX_FORM_PARTS = 50
 
 

@@ -1,7 +1,6 @@
 """Thin HTTP views of the shell: home, login/logout, the admin page, health."""
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -10,10 +9,9 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_file, url_for
 
 from display import programme
-from . import auth, errors
+from . import auth
+from . import health as health_check
 from .storage import events as event_queries
-from .storage import utcnow
-from .storage.migrations import write_probe
 from .vietnamese import format_date_short, format_time, format_vnd
 
 bp = Blueprint("kiosk", __name__, template_folder="templates")
@@ -159,21 +157,8 @@ def setup_ca():
 
 @bp.get("/healthz")
 def health():
-    """Healthy means able to work: the database takes a write and the data folder takes a file."""
-    try:
-        write_probe(_db(), utcnow())
-        probe = Path(current_app.config["KIOSK_DATA_DIR"]) / ".healthz"
-        with open(probe, "wb") as handle:
-            handle.write(b"ok")
-            handle.flush()
-            os.fsync(handle.fileno())
-        probe.unlink()
-    except Exception as exc:  # noqa: BLE001 - every failure is an unhealthy answer, not a 500
-        current_app.logger.error("Health check: cannot write: %s", exc)
-        code, message = (("disk_full", errors.DISK_FULL) if errors.is_disk_full(exc)
-                         else ("not_writable", "Máy chủ không ghi được dữ liệu (chi tiết trong nhật ký)."))
-        return jsonify({"ok": False, "error": code, "message": message}), 503
-    return jsonify({"ok": True})
+    answer = health_check.check(current_app._get_current_object())
+    return jsonify(answer), 200 if answer["ok"] else 503
 
 
 def _safe_next(target: str | None) -> str | None:

@@ -6,6 +6,7 @@ import threading
 
 from kiosk import create_app
 from kiosk.http_server import make_kiosk_server
+from kiosk.tls import ensure_certificates
 
 
 def free_port() -> int:
@@ -38,4 +39,21 @@ class LiveServer:
             socket.close(wait=False, abort=True)
         self._server.server_close()
         self._thread.join(timeout=5)
+        self.app.extensions["kiosk.db"].dispose()
+
+
+class HttpsServer:
+    """The kiosk over HTTPS (KIOSK_TLS) on a free port with its own local CA, as `serve` runs it for phones."""
+
+    def __init__(self, config: dict):
+        self.port = free_port()
+        self.app = create_app({**config, "KIOSK_TLS": True, "PORT": self.port})
+        cert, key, self.ca = ensure_certificates(self.app.config["KIOSK_DATA_DIR"], ["127.0.0.1"])
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.server = make_kiosk_server("127.0.0.1", self.port, self.app, ssl_context=(str(cert), str(key)))
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
         self.app.extensions["kiosk.db"].dispose()

@@ -13,7 +13,6 @@ from checkin.codes import new_code
 from kiosk.storage.schema import Invitee, ScanLog
 
 from .gate_helpers import first_non_vip, invitations
-from .conftest import PINS
 
 
 def _log(app):

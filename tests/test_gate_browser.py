@@ -97,6 +97,34 @@ def test_a_scan_made_offline_is_queued_and_sent_later(page, live_server):
     assert again["result"] == "already_checked_in"  # the queued scan reached the server, once
 
 
+def test_a_scan_the_server_could_not_write_is_kept_and_lands_later(page, live_server, monkeypatch):
+    """A full disk (507): the clerk reads why, the scan waits in the browser and lands once there is room."""
+    from checkin import checkins
+    real_scan = checkins.scan
+    full = [True]
+
+    def scan(db, raw, meta, now=None):
+        if full[0]:
+            import errno
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_scan(db, raw, meta, now)
+
+    monkeypatch.setattr(checkins, "scan", scan)
+    _open_gate(page, live_server)
+    _id, code, _name = first_non_vip(live_server.app)
+    _scan_like_a_scanner(page, code)
+    page.wait_for_selector("#result[data-result='waiting']")
+    assert page.locator("#result-message").inner_text().startswith("Ổ đĩa đầy")
+    assert page.evaluate("window.kioskGate.queueLength()") == 1
+    screenshot(page, "gate-disk-full")
+    full[0] = False
+    page.wait_for_selector("#pending", state="hidden", timeout=10000)
+    from .test_gate_live import _login
+    gate = _login(live_server.url, "gate")
+    again = gate.post(live_server.url + "/api/checkin", json={"code": code}, timeout=5).json()
+    assert again["result"] == "already_checked_in"
+
+
 def test_a_scan_after_the_server_restarted_lands(page, data_dir):
     """The page's kept-alive connection dies with the server; the next scan still reaches the new one."""
     config = app_config(data_dir)

@@ -94,13 +94,26 @@ def test_healthz_proves_the_database_takes_a_write(app, client, monkeypatch):
     app.extensions["kiosk.db"].engine.dispose()
     try:
         if os.geteuid() == 0:  # root writes anyway: make the write fail the way a read-only file would
-            monkeypatch.setattr("kiosk.views.write_probe", lambda db, now: (_ for _ in ()).throw(
+            monkeypatch.setattr("kiosk.health.write_probe", lambda db, now: (_ for _ in ()).throw(
                 OSError(errno.EROFS, "Read-only file system")))
+        app.extensions.pop("kiosk.health", None)                  # the last answer is kept for a second
         answer = client.get("/healthz")
         assert answer.status_code == 503 and answer.get_json()["ok"] is False
         assert answer.get_json()["error"] == "not_writable"
     finally:
         os.chmod(data / "kiosk.sqlite3", 0o600)
+
+
+def test_a_flood_of_health_checks_makes_one_write_a_second(app, client, monkeypatch):
+    import kiosk.health
+    writes = []
+    real = kiosk.health.write_probe
+    monkeypatch.setattr(kiosk.health, "write_probe", lambda db, now: writes.append(now) or real(db, now))
+    app.extensions.pop("kiosk.health", None)
+    started = time.monotonic()
+    for _ in range(200):
+        assert client.get("/healthz").get_json() == {"ok": True}
+    assert len(writes) <= int(time.monotonic() - started) + 1
 
 
 # ---- the disk fills up
@@ -160,6 +173,7 @@ def test_a_full_disk_is_named_and_loses_no_acknowledged_scan(small_disk, tmp_pat
     with caplog.at_level(logging.ERROR):
         refused = gate.post("/api/checkin", json={"code": codes[5], "nonce": uuid.uuid4().hex})
         gift = cashier.post("/api/donations", json={"donor_name": "Ông Tám", "amount_vnd": 100_000})
+        app.extensions.pop("kiosk.health", None)
         health = app.test_client().get("/healthz")
     for answer in (refused, gift):
         assert answer.status_code == 507 and answer.get_json()["error"] == "disk_full"

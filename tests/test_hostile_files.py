@@ -92,15 +92,25 @@ def test_bad_cells_are_row_errors_with_their_column():
     assert [p.full_name for _row, p in report.rows] == ["Nguyễn Văn An"]
 
 
-def test_columns_beyond_the_limit_are_ignored():
+def _workbook(rows: list[list]) -> bytes:
     book = Workbook()
-    sheet = book.active
-    sheet.append(HEADERS + [f"Cột thêm {i}" for i in range(40)])
-    sheet.append(GOOD_ROW + ["=1+1"] * 40)
+    for row in rows:
+        book.active.append(row)
     out = io.BytesIO()
     book.save(out)
-    report = parse_invitees("ds.xlsx", out.getvalue(), {})
+    return out.getvalue()
+
+
+def test_columns_beyond_the_limit_are_not_even_read():
+    extra = [f"Cột thêm {i}" for i in range(40)]
+    report = parse_invitees("ds.xlsx", _workbook([HEADERS + extra, GOOD_ROW + ["=1+1"] * 40]), {})
     assert report.ok and report.rows[0][1].full_name == "Nguyễn Văn An"
+    # The name column far to the right (column 36): beyond what is read, so it is not found.
+    far = extra[:35] + ["Họ và tên"]
+    with pytest.raises(ImportFileError, match="Không tìm thấy cột “Họ và tên”"):
+        parse_invitees("ds.xlsx", _workbook([far, [""] * 35 + ["Nguyễn Văn An"]]), {})
+    with pytest.raises(ImportFileError, match="Không tìm thấy cột “Họ và tên”"):
+        parse_invitees("ds.csv", csv_bytes([[""] * 35 + ["Nguyễn Văn An"]], headers=far), {})
 
 
 def test_the_worker_reads_as_the_server_would_and_gives_up_in_time():
@@ -137,6 +147,20 @@ def test_an_upload_too_large_is_refused_before_it_is_read(client_as):
     assert page.status_code == 413 and "Tệp quá lớn (tối đa 5 MB)" in page.get_data(as_text=True)
     page = _upload(admin, "ds.csv", b"x" * (5 * 1024 * 1024 + 10))        # under the body limit, over the file's
     assert "Tệp quá lớn (tối đa 5 MB)" in page.get_data(as_text=True)
+
+
+def test_a_large_list_uploads_through_the_real_server(live_server):
+    """A list of a megabyte or more, as a browser sends it to the server on a port (multipart, in chunks)."""
+    import requests
+    from .conftest import PINS
+    admin = requests.Session()
+    token = admin.post(live_server.url + "/api/login", json={"role": "admin", "pin": PINS["admin"]}).json()["csrf_token"]
+    rows = [row[:4] + ["Nhóm không có"] + row[5:] for row in many_people(12000)]   # read and refused: no writes
+    data = csv_bytes(rows)
+    assert len(data) > 1_000_000
+    answer = admin.post(live_server.url + "/admin/invitees/import", data={"csrf_token": token},
+                        files={"file": ("danh-sach-lon.csv", data)}, timeout=60)
+    assert answer.status_code == 400 and "Tệp có <b>12000</b> lỗi nên <b>chưa nhập dòng nào</b>" in answer.text
 
 
 def test_one_import_at_a_time_and_the_organiser_is_told(app, client_as, monkeypatch):

@@ -10,12 +10,11 @@ import time
 
 import pytest
 
-from kiosk import create_app, http_server
+from kiosk import http_server
 from kiosk.http_server import make_kiosk_server
-from kiosk.tls import ensure_certificates
 
 from .conftest import PINS, app_config
-from .live import LiveServer, free_port
+from .live import HttpsServer, LiveServer
 
 
 @pytest.fixture
@@ -106,11 +105,7 @@ def test_a_real_websocket_stays_open_past_the_deadlines(live_server, quick_deadl
 
 
 def test_a_tls_handshake_trickled_a_byte_at_a_time_is_cut_off(tmp_path, quick_deadlines):
-    port = free_port()
-    app = create_app(app_config(tmp_path / "data", KIOSK_TLS=True, PORT=port))
-    cert, key, _ca = ensure_certificates(app.config["KIOSK_DATA_DIR"], ["127.0.0.1"])
-    server = make_kiosk_server("127.0.0.1", port, app, ssl_context=(str(cert), str(key)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    served = HttpsServer(app_config(tmp_path / "data"))
     try:
         # A real ClientHello, sent a byte every 0.2 s.
         client = ssl.create_default_context().wrap_bio(ssl.MemoryBIO(), outgoing := ssl.MemoryBIO(),
@@ -119,12 +114,10 @@ def test_a_tls_handshake_trickled_a_byte_at_a_time_is_cut_off(tmp_path, quick_de
             client.do_handshake()
         except ssl.SSLWantReadError:
             hello = outgoing.read()
-        with _connect(port) as sock:
+        with _connect(served.port) as sock:
             assert _trickle_until_closed(sock, hello, every=0.2, limit=6) < 2.5
     finally:
-        server.shutdown()
-        server.server_close()
-        app.extensions["kiosk.db"].dispose()
+        served.stop()
 
 
 def _capped_server(data_dir, **limits):
@@ -204,14 +197,20 @@ def test_100_continue_comes_once_and_only_when_the_body_is_wanted(live_server):
     assert answer.startswith(b"HTTP/1.1 413") and b"100 Continue" not in answer
 
 
-@pytest.mark.parametrize("headers", [b"Content-Length: 5\r\nContent-Length: 5\r\n",
-                                     b"Content-Length: 5\r\nContent-Length: 40\r\n",
-                                     b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+LOGIN = json.dumps({"role": "gate", "pin": PINS["gate"]}).encode()
+
+
+@pytest.mark.parametrize("headers", [b"Content-Length: %d\r\nContent-Length: %d\r\n" % (len(LOGIN), len(LOGIN)),
+                                     b"Content-Length: %d\r\nContent-Length: 4\r\n" % len(LOGIN),
+                                     b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n" % len(LOGIN),
                                      b"Content-Length: -5\r\n", b"Content-Length: 0x10\r\n"])
 def test_ambiguous_body_lengths_are_refused_before_the_application(live_server, headers):
+    # A right login inside: had the application run, it would have answered 200 and set a cookie.
     with _connect(live_server.port) as sock:
-        sock.sendall(b"POST /api/login HTTP/1.1\r\nHost: kiosk\r\n" + headers + b"\r\nhello" +
-                     b"GET /healthz HTTP/1.1\r\nHost: kiosk\r\n\r\n")
+        sock.sendall(b"POST /api/login HTTP/1.1\r\nHost: kiosk\r\nContent-Type: application/json\r\n" + headers +
+                     b"\r\n" + LOGIN + b"GET /healthz HTTP/1.1\r\nHost: kiosk\r\n\r\n")
         answer = _answer(sock)
-    assert answer.startswith(b"HTTP/1.1 400") and answer.count(b"HTTP/1.1 ") == 1
-    assert "Yêu cầu không hợp lệ" in answer.split(b"\r\n\r\n", 1)[1].decode()
+    head, body = answer.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 400") and b"Content-Type: text/plain" in head and b"Set-Cookie" not in head
+    assert answer.count(b"HTTP/1.1 ") == 1                           # the request hidden behind it is never served
+    assert body.decode() == "Yêu cầu không hợp lệ."

@@ -1,12 +1,8 @@
 """Sizes and background work have ceilings: no body, export, test print or socket message can pile up."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import socket
-import time
-
-import pytest
 
 from checkin import invitations
 from kiosk.boundary import MAX_BODY, SMALL_BODY

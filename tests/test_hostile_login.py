@@ -16,7 +16,7 @@ from kiosk.config import ConfigError, load_config
 from kiosk.login_throttle import LoginThrottle
 from kiosk.storage.schema import AuditLog
 
-from .conftest import PINS, app_config
+from .conftest import PINS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -43,6 +43,13 @@ class McPage:
         with self.lock:
             return len(self.pushes)
 
+    def __enter__(self) -> "McPage":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        if self.sio.connected:
+            self.sio.disconnect()
+
 
 def _screen(url: str, key: str, name: str | None = None):
     client = socketio_client.Client(reconnection=False)
@@ -53,8 +60,7 @@ def _screen(url: str, key: str, name: str | None = None):
 
 def test_a_logged_out_mc_page_stops_receiving(live_server):
     http, cookie = _mc_session(live_server.url)
-    page = McPage(live_server.url, cookie)
-    try:
+    with McPage(live_server.url, cookie) as page:
         wait_until(lambda: page.count() == 1, message="the screen list on connect")
         screen, _ = _screen(live_server.url, KEY_A)
         wait_until(lambda: page.count() >= 2, message="a push when a screen says hello")
@@ -66,15 +72,11 @@ def test_a_logged_out_mc_page_stops_receiving(live_server):
         assert page.count() == pushes
         screen.disconnect()
         other.disconnect()
-    finally:
-        if page.sio.connected:
-            page.sio.disconnect()
 
 
 def test_a_pin_reset_drops_the_mc_page_at_the_next_push(live_server):
     _http, cookie = _mc_session(live_server.url)
-    page = McPage(live_server.url, cookie)
-    try:
+    with McPage(live_server.url, cookie) as page:
         wait_until(lambda: page.count() == 1)
         with live_server.app.extensions["kiosk.db"].write() as session:   # what `pins --reset` does
             staff.revoke_role_sessions(session, "mc", utcnow())
@@ -84,9 +86,6 @@ def test_a_pin_reset_drops_the_mc_page_at_the_next_push(live_server):
         wait_until(lambda: not page.sio.connected, message="the page whose login ended to be dropped")
         assert page.count() == pushes
         screen.disconnect()
-    finally:
-        if page.sio.connected:
-            page.sio.disconnect()
 
 
 def test_no_device_can_appear_online_in_a_screens_place(live_server):

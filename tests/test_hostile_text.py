@@ -18,7 +18,6 @@ from openpyxl import load_workbook
 from sqlalchemy import String, Text, insert, select, text as sql_text
 
 from checkin import invitations
-from checkin.codes import new_code
 from kiosk import create_app
 from kiosk.cleaning import MAX_TEXT, clean_text
 from kiosk.login_throttle import LoginThrottle
@@ -111,12 +110,23 @@ def test_lone_surrogates_and_nul_in_json_are_cleaned_not_refused(client_as, path
         assert delegate["full_name"] == "Lò Văn Páo" and delegate["organisation"] == "Xã"
 
 
-def test_a_query_string_and_a_path_are_cleaned_too(client_as):
-    gate, cashier = client_as("gate"), client_as("cashier")
-    assert gate.get("/api/delegates?q=%00%1D%ED%A0%80Ph%E1%BB%A7").status_code == 200
-    # A receipt number with NUL in the path: "not found", never a database error (PostgreSQL refuses NUL).
-    assert cashier.get("/api/donations/KH-2023-%00%00").status_code == 404
-    assert cashier.get("/donations/ledger?q=%00%E2%80%AE").status_code == 200
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_a_query_string_and_a_path_are_cleaned_too(engine, request, tmp_path):
+    config = app_config(tmp_path / "data")
+    if engine == "postgresql":
+        config["DATABASE_URL"] = request.getfixturevalue("postgres").new_database()
+    app = create_app(config)
+    try:
+        gate, cashier = app.test_client(), app.test_client()
+        login(gate, "gate")
+        login(cashier, "cashier")
+        assert gate.get("/api/delegates?q=%00%1D%ED%A0%80Ph%E1%BB%A7").status_code == 200
+        # A receipt number with NUL in the path: "not found", never a database error (PostgreSQL refuses NUL).
+        assert cashier.get("/api/donations/KH-2023-%00%00").status_code == 404
+        assert cashier.get("/donations/ledger?q=%00%E2%80%AE").status_code == 200
+        assert gate.get("/api/delegates?q=Ph%00%E1%BB%A7").status_code == 200
+    finally:
+        app.extensions["kiosk.db"].dispose()
 
 
 # ---- every write path, then every output: the property

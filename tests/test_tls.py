@@ -7,12 +7,11 @@ import pytest
 import requests
 from cryptography import x509
 
-from kiosk import create_app
 from kiosk.http_server import make_kiosk_server
 from kiosk.tls import ensure_certificates
 
 from .conftest import app_config, screenshot
-from .live import free_port
+from .live import HttpsServer, free_port
 
 
 def test_certificates_cover_the_lan_addresses_and_chain_to_the_ca(tmp_path):
@@ -33,14 +32,11 @@ def test_certificates_cover_the_lan_addresses_and_chain_to_the_ca(tmp_path):
 
 
 def test_https_server_and_plain_http_setup_page(tmp_path):
-    port = free_port()
-    app = create_app(app_config(tmp_path / "data", KIOSK_TLS=True, PORT=port))
-    cert, key, ca = ensure_certificates(app.config["KIOSK_DATA_DIR"], ["127.0.0.1"])
-    https = make_kiosk_server("127.0.0.1", port, app, ssl_context=(str(cert), str(key)))
+    served = HttpsServer(app_config(tmp_path / "data"))
+    app, port, ca, https = served.app, served.port, served.ca, served.server
     http_port = free_port()
     plain = make_kiosk_server("127.0.0.1", http_port, app)
-    for server in (https, plain):
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=plain.serve_forever, daemon=True).start()
     try:
         phone = requests.Session()
         ok = phone.get(f"https://127.0.0.1:{port}/healthz", verify=str(ca), timeout=5)
@@ -57,10 +53,9 @@ def test_https_server_and_plain_http_setup_page(tmp_path):
         moved = requests.get(f"http://127.0.0.1:{http_port}/gate", allow_redirects=False, timeout=5)
         assert moved.status_code == 302 and moved.headers["Location"] == f"https://127.0.0.1:{port}/gate"
     finally:
-        for server in (https, plain):
-            server.shutdown()
-            server.server_close()
-        app.extensions["kiosk.db"].dispose()
+        plain.shutdown()
+        plain.server_close()
+        served.stop()
 
 
 def test_setup_page_without_tls_says_how_to_turn_it_on(client):
@@ -73,19 +68,13 @@ def test_a_client_that_never_finishes_its_tls_handshake_stalls_nobody(tmp_path):
     """A phone that opens the HTTPS port and goes quiet must not hold up the other gates."""
     import socket
 
-    port = free_port()
-    app = create_app(app_config(tmp_path / "data", KIOSK_TLS=True, PORT=port))
-    cert, key, ca = ensure_certificates(app.config["KIOSK_DATA_DIR"], ["127.0.0.1"])
-    https = make_kiosk_server("127.0.0.1", port, app, ssl_context=(str(cert), str(key)))
-    threading.Thread(target=https.serve_forever, daemon=True).start()
-    quiet = socket.create_connection(("127.0.0.1", port), timeout=5)
+    served = HttpsServer(app_config(tmp_path / "data"))
+    quiet = socket.create_connection(("127.0.0.1", served.port), timeout=5)
     try:
-        assert requests.get(f"https://127.0.0.1:{port}/healthz", verify=str(ca), timeout=3).json() == {"ok": True}
+        assert requests.get(served.url + "/healthz", verify=str(served.ca), timeout=3).json() == {"ok": True}
     finally:
         quiet.close()
-        https.shutdown()
-        https.server_close()
-        app.extensions["kiosk.db"].dispose()
+        served.stop()
 
 
 @pytest.mark.browser
@@ -94,16 +83,13 @@ def test_the_gate_page_works_over_https_with_its_websocket(browser, tmp_path):
     from .conftest import PINS
     from .gate_helpers import first_non_vip
 
-    port = free_port()
-    app = create_app(app_config(tmp_path / "data", KIOSK_TLS=True, PORT=port))
-    cert, key, _ca = ensure_certificates(app.config["KIOSK_DATA_DIR"], ["127.0.0.1"])
-    https = make_kiosk_server("127.0.0.1", port, app, ssl_context=(str(cert), str(key)))
-    threading.Thread(target=https.serve_forever, daemon=True).start()
+    served = HttpsServer(app_config(tmp_path / "data"))
+    app = served.app
     # The phone has installed the kiosk's CA; Chromium here is told to accept it instead.
     context = browser.new_context(locale="vi-VN", viewport={"width": 412, "height": 860}, ignore_https_errors=True)
     try:
         page = context.new_page()
-        base = f"https://127.0.0.1:{port}"
+        base = served.url
         page.goto(base + "/login?role=gate&next=/gate")
         page.get_by_label("Mã PIN").fill(PINS["gate"])
         page.get_by_role("button", name="Đăng nhập").click()
@@ -119,6 +105,4 @@ def test_the_gate_page_works_over_https_with_its_websocket(browser, tmp_path):
         screenshot(page, "gate-phone-https")
     finally:
         context.close()
-        https.shutdown()
-        https.server_close()
-        app.extensions["kiosk.db"].dispose()
+        served.stop()

@@ -95,7 +95,7 @@
     $("result-kind").textContent = look[1];
     var fallback = { waiting: "Đang chờ mạng", invalid: "Quét lại, hoặc gõ tên để tìm" }[kind] ||
       "Mời khách đến bàn lễ tân";
-    $("result-name").textContent = d ? d.addressed : fallback;
+    $("result-name").textContent = d ? d.addressed : (data.headline || fallback);
     $("result-detail").textContent = d ? [d.title, d.organisation].filter(Boolean).join(", ") : "";
     var seat = d && d.seat && (data.result === "ok" || data.result === "already_checked_in");
     $("result-seat").hidden = !seat;
@@ -138,13 +138,14 @@
   function showPending() {
     var n = queue().length;
     $("pending").hidden = n === 0;
-    $("pending").textContent = n + " lượt quét chưa gửi được tới máy chủ — sẽ tự gửi lại khi có mạng.";
+    $("pending").textContent = n + " lượt quét chưa được máy chủ ghi nhận — sẽ tự gửi lại (khi có mạng, khi máy chủ lưu được).";
   }
   function flushQueue() {
     var items = queue();
     if (!items.length) return;
     var item = items[0];
     post(item.url, item.body).then(function (res) {
+      if (res.status >= 500) return;  // the server could not write it yet (disk full, busy): later
       saveQueue(queue().filter(function (q) { return q.body.nonce !== item.body.nonce; }));
       if (res.status === 200) addRecent(res.data, KIND[kindOf(res.data)] || KIND.invalid);
       flushQueue();
@@ -157,14 +158,24 @@
     body.nonce = body.nonce || nonce();
     body.gate = gateInput.value.trim() || "Cổng chính";
     body.client_time = new Date().toISOString();
+    function keep(message, headline) {
+      var items = queue(); items.push({ url: url, body: body }); saveQueue(items);
+      show({ result: "waiting", message: message, headline: headline });
+    }
     return post(url, body).then(function (res) {
       if (res.status === 200) { show(res.data); return res.data; }
+      // The server could not record it (a full disk, a busy database): kept, and sent again, like a
+      // scan made while the Wi-Fi was down; the same nonce admits once.
+      if (res.status >= 500) {
+        keep((res.data.message || "Lỗi máy chủ.") + " Lượt quét đã được giữ lại và sẽ tự gửi lại.",
+             "Máy chủ chưa lưu được");
+        return null;
+      }
       show({ result: "invalid", message: res.data.message || "Lỗi máy chủ." });
       return null;
     }).catch(function (err) {
       if (err && err.message === "login") return null;
-      var items = queue(); items.push({ url: url, body: body }); saveQueue(items);
-      show({ result: "waiting", message: "Mất kết nối. Lượt quét đã được giữ lại và sẽ tự gửi khi có mạng." });
+      keep("Mất kết nối. Lượt quét đã được giữ lại và sẽ tự gửi khi có mạng.");
       return null;
     });
   }
