@@ -6,9 +6,18 @@ bp = Blueprint("checkin", __name__, template_folder="templates")
 
 @bp.record_once
 def _setup(state) -> None:
-    # Per app, once, when create_app registers the blueprint: the roster joins the screens' state.
+    # Per app, once, when create_app registers the blueprint: the roster joins the screens' state, and the
+    # background jobs exist before the first request (two first requests must not make two registries).
+    from pathlib import Path
+
     from . import live
-    live.setup(state.app)
+    from .import_jobs import ImportJobs
+    from .invitations import CardJobs
+    app = state.app
+    live.setup(app)
+    app.extensions["kiosk.card_jobs"] = CardJobs(app.extensions["kiosk.db"],
+                                                 Path(app.config["KIOSK_DATA_DIR"]) / "exports")
+    app.extensions["kiosk.import_jobs"] = ImportJobs(app.extensions["kiosk.db"])
 
 
 from . import admin_views, views  # noqa: E402,F401  (registers the routes on bp)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from io import BytesIO
-from pathlib import Path
 
 from flask import (abort, current_app, flash, jsonify, redirect, render_template, request, send_file,
                    url_for)
@@ -26,11 +25,7 @@ def _db():
 
 
 def _jobs() -> invitations.CardJobs:
-    jobs = current_app.extensions.get("kiosk.card_jobs")
-    if jobs is None:
-        jobs = current_app.extensions["kiosk.card_jobs"] = invitations.CardJobs(
-            _db(), Path(current_app.config["KIOSK_DATA_DIR"]) / "exports")
-    return jobs
+    return current_app.extensions["kiosk.card_jobs"]
 
 
 def _groups():
@@ -182,10 +177,7 @@ def import_template():
 
 
 def _import_jobs() -> ImportJobs:
-    jobs = current_app.extensions.get("kiosk.import_jobs")
-    if jobs is None:
-        jobs = current_app.extensions["kiosk.import_jobs"] = ImportJobs(_db())
-    return jobs
+    return current_app.extensions["kiosk.import_jobs"]
 
 
 @bp.post("/admin/invitees/import")

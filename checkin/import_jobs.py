@@ -12,7 +12,6 @@ import multiprocessing
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from kiosk import errors
@@ -20,6 +19,7 @@ from kiosk.storage import Database
 
 from . import invitations
 from .importer import ImportFileError, ImportReport, parse_invitees
+from .job_registry import JobRegistry
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ WORKER_MEMORY = 2 * 1024 ** 3       # address space of the worker (Linux): a bom
 KEEP_JOBS = 5                       # finished jobs remembered (their reports are shown until then)
 TOO_COMPLEX = ("Tệp quá lớn hoặc quá phức tạp để đọc (quá thời gian hoặc bộ nhớ cho phép). "
                "Hãy mở tệp trong Excel, chỉ giữ danh sách khách mời rồi lưu lại.")
+UNREADABLE = "Không đọc được tệp này. Hãy mở tệp trong Excel, lưu lại theo tệp mẫu rồi tải lên lại."
 
 
 @dataclass
@@ -67,6 +68,9 @@ def _read_worker(conn, filename: str, data: bytes, groups: dict[str, str]) -> No
         conn.send(("file_error", str(exc)))
     except MemoryError:
         conn.send(("file_error", TOO_COMPLEX))
+    except Exception:  # noqa: BLE001 - a fault of ours meeting an odd file: the organiser still gets an answer
+        logging.getLogger(__name__).exception("Reading %s failed", filename)
+        conn.send(("file_error", UNREADABLE))
     finally:
         conn.close()
 
@@ -101,25 +105,25 @@ class ImportJobs:
 
     def __init__(self, db: Database):
         self.db = db
-        self._lock = threading.Lock()
-        self._jobs: OrderedDict[str, ImportJob] = OrderedDict()
+        self.registry: JobRegistry[ImportJob] = JobRegistry(KEEP_JOBS)
 
     def start(self, filename: str, data: bytes, only_valid: bool, actor: str) -> tuple[ImportJob, bool]:
         """Begin reading (and, if clean or `only_valid`, writing) a list; (job, False) when another import
         is still running: that one is returned instead."""
-        with self._lock:
-            running = next((job for job in self._jobs.values() if job.running), None)
+        with self.registry.lock:
+            running = self.registry.running()
             if running is not None:
                 return running, False
-            job = self._remember(ImportJob(id=uuid.uuid4().hex, filename=filename, actor=actor))
+            job = ImportJob(id=uuid.uuid4().hex, filename=filename, actor=actor)
+            self.registry.add(job)
         self._thread(self._read_then_write, job, data, only_valid)
         return job, True
 
     def write_valid_rows(self, job_id: str, actor: str) -> ImportJob | None:
         """After a report with errors: import its valid rows (the organiser chose to)."""
-        with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None or job.status != "checked" or any(j.running for j in self._jobs.values()):
+        with self.registry.lock:
+            job = self.registry.get(job_id)
+            if job is None or job.status != "checked" or self.registry.running() is not None:
                 return job
             job.status, job.actor = "writing", actor
         self._thread(self._write, job, True)
@@ -127,15 +131,7 @@ class ImportJobs:
 
     def get(self, job_id: str) -> ImportJob | None:
         """A job by id (only the last few are kept)."""
-        with self._lock:
-            return self._jobs.get(job_id)
-
-    def _remember(self, job: ImportJob) -> ImportJob:
-        self._jobs[job.id] = job
-        while len(self._jobs) > KEEP_JOBS:
-            oldest = next(job_id for job_id, old in self._jobs.items() if not old.running)
-            del self._jobs[oldest]
-        return job
+        return self.registry.get(job_id)
 
     def _thread(self, target, *args) -> None:
         threading.Thread(target=target, args=args, name="kiosk-import", daemon=True).start()

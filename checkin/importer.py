@@ -7,6 +7,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 from kiosk.cleaning import clean_text
+from kiosk.spreadsheet import append_row
 from kiosk.vietnamese import fold
 
 from .people import PersonError, PersonFields, clean_person
@@ -214,9 +215,9 @@ def template_xlsx(group_names: list[str]) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "Danh sách khách mời"
-    sheet.append([title for title, _ in COLUMNS])
-    sheet.append(["Nguyễn Văn An", "Đồng chí", "Phó Chủ tịch UBND huyện", "UBND huyện Bạch Thông",
-                  group_names[0] if group_names else "", 1, "Khu A, ghế 1", "0912345678", "Dòng ví dụ, hãy xoá"])
+    append_row(sheet, [title for title, _ in COLUMNS])
+    append_row(sheet, ["Nguyễn Văn An", "Đồng chí", "Phó Chủ tịch UBND huyện", "UBND huyện Bạch Thông",
+                       group_names[0] if group_names else "", 1, "Khu A, ghế 1", "0912345678", "Dòng ví dụ, hãy xoá"])
     for cell in sheet[1]:
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = PatternFill("solid", fgColor="0F3D6E")
@@ -226,7 +227,7 @@ def template_xlsx(group_names: list[str]) -> bytes:
     groups = book.create_sheet("Nhóm")
     groups.append(["Các nhóm của sự kiện (dùng đúng tên ở cột “Nhóm”; để trống = Khách mời)"])
     for name in group_names:
-        groups.append([name])
+        append_row(groups, [name])
     groups.column_dimensions["A"].width = 70
     if group_names:
         check = DataValidation(type="list", formula1=f"=Nhóm!$A$2:$A${len(group_names) + 1}", allow_blank=True)

@@ -18,6 +18,7 @@ from . import card_batches
 from .cards import CardPerson, CardRenderer, EventCardInfo, write_pdf
 from .codes import new_code
 from .importer import ImportReport, parse_invitees, template_xlsx
+from .job_registry import JobRegistry
 from .people import PersonFields, clean_person, group_lookup
 
 
@@ -195,6 +196,10 @@ class CardJob:
     path: Path | None = None
     error: str | None = None
 
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
 
 # Finished exports kept for download; older ones (and their files) are removed when a new one starts.
 KEEP_EXPORTS = 3
@@ -207,22 +212,21 @@ class CardJobs:
     def __init__(self, db: Database, out_dir: Path):
         self.db = db
         self.out_dir = out_dir
-        self.jobs: dict[str, CardJob] = {}
-        self._lock = threading.Lock()
+        self.registry: JobRegistry[CardJob] = JobRegistry(KEEP_EXPORTS)
 
     def start(self, fmt: str) -> tuple[CardJob, bool]:
         """Begin an export of every card in `fmt` (pdf or png); (job, False) when one is already running:
         rendering a thousand cards takes every core, so a second request gets the running job."""
         if fmt not in ("pdf", "png"):
             raise InvitationError("bad_format", "Định dạng chỉ có thể là pdf hoặc png.")
-        with self._lock:
-            running = next((job for job in self.jobs.values() if job.status == "running"), None)
+        with self.registry.lock:
+            running = self.registry.running()
             if running is not None:
                 return running, False
             _info, people = card_people(self.db)
             job = CardJob(id=uuid.uuid4().hex, fmt=fmt, total=len(people))
-            self.jobs[job.id] = job
-            self._forget_old()
+            self.registry.add(job)
+            self._remove_other_files()
         target = self.out_dir / f"thu-moi-{utcnow():%Y%m%d-%H%M%S}-{job.id[:6]}.{'pdf' if fmt == 'pdf' else 'zip'}"
 
         def run():
@@ -237,15 +241,12 @@ class CardJobs:
 
     def get(self, job_id: str) -> CardJob | None:
         """A job by id."""
-        return self.jobs.get(job_id)
+        return self.registry.get(job_id)
 
-    def _forget_old(self) -> None:
-        """Keep the newest KEEP_EXPORTS jobs; delete every other export file (cards hold personal data).
-
-        Called as a new export starts, when no other runs: a .part file left now is from a crash."""
-        for job_id in list(self.jobs)[:-KEEP_EXPORTS]:
-            del self.jobs[job_id]
-        kept = {job.path for job in self.jobs.values() if job.path}
+    def _remove_other_files(self) -> None:
+        """Delete every export file but the remembered jobs' (cards hold personal data). Called as a new
+        export starts, when no other runs: a .part file left now is from a crash."""
+        kept = {job.path for job in self.registry.jobs() if job.path}
         for pattern in EXPORT_PATTERNS:
             for path in self.out_dir.glob(pattern):
                 if path.is_file() and path not in kept:

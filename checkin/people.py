@@ -13,6 +13,7 @@ LIMITS = {"full_name": (200, "Họ và tên"), "honorific": (40, "Danh xưng"), 
           "organisation": (300, "Đơn vị"), "seat": (100, "Khu vực/ghế"), "note": (500, "Ghi chú")}
 MAX_RANK = 1_000_000
 _PHONE_JUNK = re.compile(r"[\s.\-()/]")
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 class PersonError(ValueError):
@@ -81,8 +82,8 @@ def parse_rank(value: object) -> int | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = nfc(str(value))
-    # Digits only: int() would also take "١٢" or "1_000" (and a million digits slowly).
-    if not (text.isascii() and text.lstrip("-").isdigit()):
+    # ASCII digits only (int() would also take "١٢", "1_000" or " 5", and a million digits slowly).
+    if not _WHOLE_NUMBER.fullmatch(text):
         raise PersonError("Thứ tự", f"“{text[:40]}” không phải số nguyên.")
     if len(text) > len(str(MAX_RANK)) or not 1 <= int(text) <= MAX_RANK:
         raise PersonError("Thứ tự", f"phải là số nguyên từ 1 đến {MAX_RANK:,}.".replace(",", "."))

@@ -8,7 +8,6 @@ from flask import current_app, request, session
 from flask_socketio import Namespace, emit
 
 from kiosk import auth
-from kiosk.cleaning import clean_json
 from kiosk.storage import utcnow
 
 from . import push, screens
@@ -41,7 +40,7 @@ class DisplayNamespace(_Guarded):
     def on_hello(self, data=None):
         """A screen says who it is: {"key": its secret from localStorage, "name"?: its own name, "view"};
         the answer tells it its public id (the one the MC's settings in the state are keyed by)."""
-        parsed = screens.parse_hello(clean_json(data) if isinstance(data, dict) else data)
+        parsed = screens.parse_hello(data)
         if parsed is None:
             return {"ok": False}
         app = current_app._get_current_object()

@@ -46,6 +46,7 @@ def parse_hello(data) -> tuple[str, str | None, str] | None:
     """(screen id, the name the screen gives itself, its current view) from a `hello`, or None if bad."""
     if not isinstance(data, dict):
         return None
+    # Only these three fields are read (and cleaned); anything else a client puts in is never looked at.
     key, name, view = data.get("key"), data.get("name"), data.get("view")
     if not isinstance(key, str) or not SCREEN_KEY.match(key):
         return None

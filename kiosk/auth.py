@@ -137,6 +137,11 @@ def check_csrf():
         return None
     if request.endpoint in current_app.config.get("KIOSK_CSRF_EXEMPT", ()):
         return None
+    view = current_app.view_functions.get(request.endpoint)
+    if view is not None and not role_allows(current_role(), getattr(view, "kiosk_roles", ROLES)):
+        # Its role guard will refuse it (401/403) without reading the body: neither will this check, which
+        # for a form would parse the whole upload (and say "100 Continue") for a station that may not send it.
+        return None
     sent = request.headers.get("X-CSRFToken") or request.form.get("csrf_token") or ""
     expected = session.get("csrf") or ""
     # As bytes: compare_digest refuses str with non-ASCII characters, which a header may well hold.
@@ -164,9 +169,12 @@ def attempt_login(role: str, pin: str) -> tuple[str, int, dict]:
     throttle = current_app.extensions["kiosk.throttle"]
     client = client_address()
     refusal = throttle.begin(client, role)
-    if refusal:
-        return _refused(refusal)
     db = current_app.extensions["kiosk.db"]
+    if refusal:
+        if refusal.first:  # a device that keeps trying during a lock: one audit line, not a write per try
+            with db.write() as db_session:
+                staff.record_refused_login(db_session, role, client, refusal.scope, utcnow())
+        return _refused(refusal)
     try:
         # Anything that cannot be a PIN is a wrong PIN, counted like one, without hashing it.
         with db.read() as db_session:

@@ -37,17 +37,18 @@ class KioskRequest(Request):
     """Flask's request, with every text the client sent passed through the cleaning function."""
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True):
-        if "_kiosk_json" in self.__dict__:
-            return self.__dict__["_kiosk_json"]
+        key = ("_kiosk_json", force, silent)
+        if key in self.__dict__:
+            return self.__dict__[key]
         try:
-            value = clean_json(super().get_json(force=force, silent=silent, cache=False))
+            # cache=True keeps the raw body for request.get_data(): views tell "no body" from "bad body".
+            value = clean_json(super().get_json(force=force, silent=silent, cache=True))
         except (RecursionError, TooDeep):
             # json.loads recurses per nesting level: "[[[[…" a few thousand deep is malformed input.
             if not silent:
                 raise BadRequest("JSON nested too deeply") from None
             value = None
-        if cache:
-            self.__dict__["_kiosk_json"] = value
+        self.__dict__[key] = value
         return value
 
     @cached_property

@@ -3,7 +3,8 @@
 What comes in may hold anything: NUL (PostgreSQL refuses it), lone surrogates (no UTF-8 encoder takes
 them), control characters (no .xlsx may hold them; a GS1 scanner sends GS between fields), bidi overrides
 that make "Nguyễn" display as something else, invisible spaces that defeat search, megabytes. After
-`clean_text` a text is NFC, on one line, free of all of that, and no longer than its limit.
+`clean_text` a text is NFC, on one line, free of all of that (every invisible format character but the
+joiners inside emoji), and no longer than its limit.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ _DROP = (
     *range(0xFDD0, 0xFDF0), *(plane * 0x10000 + low for plane in range(17) for low in (0xFFFE, 0xFFFF)),
 )
 _TABLE = {**{cp: " " for cp in _TO_SPACE}, **{cp: None for cp in _DROP}}
+_JOINERS = "\u200c\u200d"
 _SPACES = re.compile(r"\s+")
 
 
@@ -38,8 +40,10 @@ def clean_text(value: object, limit: int | None = MAX_TEXT) -> str:
         text = text[:4 * limit + 64]  # what is dropped below cannot shrink it more than this
     # Fast path for the usual case (a scan, a name): nothing to remove and already NFC.
     if not (text.isprintable() and (text.isascii() or unicodedata.is_normalized("NFC", text))):
-        text = unicodedata.normalize("NFC", text.translate(_TABLE))
-        text = _SPACES.sub(" ", text)
+        text = text.translate(_TABLE)
+        # The other invisible format characters (category Cf) go too, but for the joiners inside emoji.
+        text = "".join(ch for ch in text if ch in _JOINERS or unicodedata.category(ch) != "Cf")
+        text = _SPACES.sub(" ", unicodedata.normalize("NFC", text))
     elif "  " in text:
         text = _SPACES.sub(" ", text)
     text = text.strip()

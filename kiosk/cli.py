@@ -221,7 +221,8 @@ def restore(file: str, yes: bool) -> None:
     click.echo("Nên dừng máy chủ trước khi khôi phục. Mọi thay đổi sau thời điểm sao lưu sẽ được thay thế.")
     if not yes and not click.confirm("Khôi phục bản sao lưu này?", default=False):
         raise click.ClickException("Đã huỷ, không thay đổi gì.")
-    restored = backups.restore(Path(file), db_file, Path(cfg["KIOSK_DATA_DIR"]) / "backups", utcnow())
+    data_dir = Path(cfg["KIOSK_DATA_DIR"])
+    restored = backups.restore(Path(file), db_file, data_dir / "backups", utcnow(), data_dir / "receipts")
     if restored.safety:
         click.echo(f"Bản cũ đã được giữ lại tại: {restored.safety}")
     for prefix, first, last in restored.missing_receipts:

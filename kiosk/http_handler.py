@@ -24,7 +24,6 @@ Everything else is Werkzeug's behaviour, adapted from `werkzeug.serving.WSGIRequ
 from __future__ import annotations
 
 import io
-import select
 import selectors
 import socket
 import ssl
@@ -160,17 +159,19 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
         """The handshake, step by step without blocking, so a client trickling bytes cannot stretch it."""
         connection = self.connection
         connection.setblocking(False)
-        while True:
-            try:
-                connection.do_handshake()
-                break
-            except ssl.SSLWantReadError:
-                wanted = ([connection], [])
-            except ssl.SSLWantWriteError:
-                wanted = ([], [connection])
-            remaining = self.deadline - time.monotonic()
-            if remaining <= 0 or not any(select.select(*wanted, [], remaining)[:2]):
-                raise TimeoutError("TLS handshake did not finish in time")
+        with selectors.DefaultSelector() as selector:  # not select(): descriptors past 1024 under load
+            selector.register(connection, selectors.EVENT_READ)
+            while True:
+                try:
+                    connection.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    selector.modify(connection, selectors.EVENT_READ)
+                except ssl.SSLWantWriteError:
+                    selector.modify(connection, selectors.EVENT_WRITE)
+                remaining = self.deadline - time.monotonic()
+                if remaining <= 0 or not selector.select(remaining):
+                    raise TimeoutError("TLS handshake did not finish in time")
         connection.settimeout(self.timeout)
 
     def handle(self) -> None:

@@ -27,10 +27,12 @@ MAX_WAIT_SECONDS = 10.0
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a PIN may not be checked now: `scope` is "client" or "role"; wait `seconds`."""
+    """Why a PIN may not be checked now: `scope` is "client" or "role"; wait `seconds`. `first` is True for
+    the first refusal of this client and role during this lock (worth an audit line; the rest are not)."""
 
     scope: str
     seconds: int
+    first: bool = False
 
 
 class LoginThrottle:
@@ -54,6 +56,7 @@ class LoginThrottle:
         self._role_failures: dict[str, deque] = {}
         self._role_pending: dict[str, int] = {}
         self._role_locked: dict[str, float] = {}
+        self._noted: set[tuple] = set()
 
     # ---- the three steps of a login: begin, then exactly one of failed / succeeded / abandoned
 
@@ -124,9 +127,19 @@ class LoginThrottle:
     def _refusal(self, key: tuple[str, str], role: str) -> Refusal | None:
         role_wait = self._remaining(self._role_locked, role)
         if role_wait:
-            return Refusal("role", role_wait)
+            return Refusal("role", role_wait, self._first((*key, self._role_locked[role])))
         client_wait = self._remaining(self._locked, key)
-        return Refusal("client", client_wait) if client_wait else None
+        return Refusal("client", client_wait, self._first((*key, self._locked[key]))) if client_wait else None
+
+    def _first(self, noted: tuple) -> bool:
+        """Whether this client and role meet this lock for the first time (one audit line per lock each)."""
+        if noted in self._noted:
+            return False
+        if len(self._noted) > 10_000:  # locks long over: forget them
+            now = self._clock()
+            self._noted = {entry for entry in self._noted if entry[-1] > now}
+        self._noted.add(noted)
+        return True
 
     def _lock_if_spent(self, key: tuple[str, str], role: str) -> Refusal | None:
         """Lock what wrong PINs alone have used up (the role, the client, or both); the refusal, or None."""

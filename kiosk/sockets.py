@@ -1,9 +1,17 @@
-"""The Socket.IO server: threading mode, and a ceiling on what one client message may hold."""
+"""The Socket.IO server: threading mode, a ceiling on what one client message may hold, and malformed
+client packets dropped quietly."""
 from __future__ import annotations
+
+import logging
 
 from engineio.async_drivers._websocket_wsgi import SimpleWebSocketWSGI
 from flask import Flask
 from flask_socketio import SocketIO
+from socketio import packet
+
+log = logging.getLogger(__name__)
+# What a browser's Socket.IO client sends: joining and leaving a namespace, events, acknowledgements.
+CLIENT_PACKETS = {packet.CONNECT, packet.DISCONNECT, packet.EVENT, packet.ACK}
 
 # Clients send only `hello` (a few hundred bytes); anything near this size is not a screen.
 MAX_MESSAGE = 64 * 1024
@@ -24,4 +32,34 @@ def make_socketio(app: Flask) -> SocketIO:
     eio = socketio.server.eio
     # A copy: the driver's table is shared by every server in the process.
     eio._async = {**eio._async, "websocket": _BoundedWebSocket}
+    _drop_malformed_packets(socketio.server)
     return socketio
+
+
+def _drop_malformed_packets(server) -> None:
+    """Check each client packet before python-socketio handles it: one that does not decode (garbage, JSON
+    nested thousands deep) or is not a kind a browser sends is dropped with one quiet log line, where the
+    library would log a traceback for every one, for anyone on the Wi-Fi to fill the log with."""
+    handle = server._handle_eio_message
+
+    def checked(eio_sid, data):
+        try:
+            pkt = server.packet_class(encoded_packet=data)
+        except (ValueError, TypeError, IndexError, RecursionError) as exc:
+            log.info("Malformed Socket.IO packet dropped (%s)", type(exc).__name__)
+            return None
+        if pkt.packet_type not in CLIENT_PACKETS or not _well_formed(pkt):
+            log.info("Unexpected Socket.IO packet dropped (type %s)", pkt.packet_type)
+            return None
+        return handle(eio_sid, data)
+
+    server.eio.on("message", checked)
+
+
+def _well_formed(pkt) -> bool:
+    """An event is a list that starts with its name; an acknowledgement, a list of answers."""
+    if pkt.packet_type == packet.EVENT:
+        return isinstance(pkt.data, list) and bool(pkt.data) and isinstance(pkt.data[0], str)
+    if pkt.packet_type == packet.ACK:
+        return isinstance(pkt.data, list)
+    return True

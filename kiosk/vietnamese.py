@@ -13,9 +13,9 @@ def nfc(text: str | None) -> str:
 
 
 def fold(text: str | None) -> str:
-    """Lower-case text without diacritics, đ read as d: 'Nguyễn Đặng' -> 'nguyen dang'."""
+    """Lower-case text without diacritics, đ read as d: 'Nguyễn Đặng' -> 'nguyen dang' (NFC like all text)."""
     decomposed = unicodedata.normalize("NFD", nfc(text).lower().replace("đ", "d"))
-    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn"))
 
 
 def format_time(moment: dt.datetime | dt.time) -> str:

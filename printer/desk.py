@@ -146,6 +146,7 @@ def reprint(db, settings: PrintSettings, receipt_no: str, actor: str, now: dt.da
             raise ledger.LedgerError("not_found")
         ledger.check_reprint(donation.voided_at)
         # One copy at a time per receipt: repeated clicks (or a script) never queue a roll of copies.
+        store.hold_print_limits(session)
         if store.count_jobs(session, "copy", pending=True, donation_id=donation.id):
             raise ledger.LedgerError("reprint_pending")
         job = store.add_copy_job(session, donation, settings.target.name, settings.paper_dots, actor, now)
@@ -178,6 +179,7 @@ def calibrate(db, settings: PrintSettings, dots, now: dt.datetime) -> dict:
     if isinstance(dots, bool) or not isinstance(dots, int) or dots not in WIDTHS:
         raise ledger.LedgerError("bad_width")
     with db.write() as session:
+        store.hold_print_limits(session)
         if store.count_jobs(session, "calibration", pending=True):
             raise ledger.LedgerError("calibration_busy")
         if store.count_jobs(session, "calibration", since=now - CALIBRATION_WINDOW) >= CALIBRATIONS_PER_WINDOW:
@@ -252,11 +254,10 @@ def printer_view(db, settings: PrintSettings, queue) -> dict:
 
 def screen_state(session, event) -> dict:
     """The `donations` part of the screens' state (registered with display.push): the fund as of the last
-    full step of ledger.PUBLISH_EVERY receipts, so no watcher can tell what one named donor gave."""
-    shown = ledger.published_receipts(store.receipt_count(session, event.id))
-    upto = store.nth_receipt_seq(session, event.id, shown) if shown else 0
-    summary = ledger.totals(store.totals_rows(session, event.id, upto_seq=upto))
-    recent = store.recent_on_screen(session, event.id, ledger.RECENT_DONORS_ON_SCREEN, upto_seq=upto)
+    full step of ledger.PUBLISH_EVERY changes, so no watcher can tell what one named donor gave."""
+    shown = ledger.published_gifts(store.fund_history(session, event.id))
+    summary = ledger.totals([(gift.method, False, 1, gift.amount_vnd) for gift in shown])
+    recent = [gift for gift in reversed(shown) if gift.show_on_screen][:ledger.RECENT_DONORS_ON_SCREEN]
     return ledger.screen_part(summary, recent, event.fund_name)
 
 

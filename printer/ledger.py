@@ -18,9 +18,9 @@ MAX_NAME = 200
 MAX_NOTE = 500
 MIN_VOID_REASON = 3
 RECENT_DONORS_ON_SCREEN = 12
-# Screens (which anyone can watch) show the fund in steps of this many receipts: the total and the names
-# change together only after three more gifts, so subtracting two totals gives the sum of three gifts,
-# never what one named donor gave. The desk and the MC page see the exact figures.
+# Screens (which anyone can watch) show the fund in steps: the total and the names change only after three
+# more changes to the ledger (a gift or a void), so subtracting two totals never isolates what one named
+# donor gave (or what a voided gift was). The desk and the MC page see the exact figures.
 PUBLISH_EVERY = 3
 
 MESSAGES = {
@@ -223,9 +223,16 @@ def totals(rows: list[tuple[str, bool, int, int]]) -> dict:
             "by_method": by_method, "voided": voided}
 
 
-def published_receipts(receipt_count: int) -> int:
-    """How many receipts (in receipt order) the screens show now: a multiple of PUBLISH_EVERY."""
-    return receipt_count - receipt_count % PUBLISH_EVERY
+def published_gifts(history) -> list:
+    """The gifts the screens count now: every change to the ledger (a gift, a void) in the order it happened,
+    cut at the last multiple of PUBLISH_EVERY; gifts given within the cut and not voided within it.
+    `history` rows have seq, created_at and voided_at."""
+    changes = sorted([(gift.created_at, 0, gift.seq) for gift in history] +
+                     [(gift.voided_at, 1, gift.seq) for gift in history if gift.voided_at is not None])
+    published = changes[:len(changes) - len(changes) % PUBLISH_EVERY]
+    given = {seq for _at, kind, seq in published if kind == 0}
+    voided = {seq for _at, kind, seq in published if kind == 1}
+    return [gift for gift in history if gift.seq in given and gift.seq not in voided]
 
 
 def screen_part(summary: dict, recent: list, fund_name: str | None) -> dict:

@@ -62,6 +62,22 @@ def test_malformed_bodies_on_every_api_path_get_vietnamese_json_and_no_traceback
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
 
+@pytest.mark.parametrize("path", ["/api/agenda/announce", "/api/agenda/start", "/api/agenda/next",
+                                  "/api/agenda/screen", "/api/programme/items", "/api/programme/order",
+                                  "/api/programme/warnings", "/api/checkin", "/api/donations", "/api/login"])
+@pytest.mark.parametrize("body", [b"{not json", b"garbage", b"[" * 3000])
+def test_a_body_that_is_not_json_is_refused_not_read_as_empty(client_as, path, body):
+    """A malformed body is a 400: never the action done as if nothing had been sent (an announcement
+    taken down, the programme started)."""
+    admin = client_as("admin")
+    admin.post("/api/agenda/announce", json={"text": "Mời quý vị ổn định chỗ ngồi"})
+    before = admin.get("/api/agenda").get_json()
+    answer = admin.post(path, data=body, content_type="application/json")
+    assert answer.status_code == 400 and _is_vietnamese_error(answer), (path, answer.get_json())
+    after = admin.get("/api/agenda").get_json()
+    assert (after["rev"], after["announcement"]) == (before["rev"], "Mời quý vị ổn định chỗ ngồi")
+
+
 @pytest.mark.parametrize("method, path, status, code", [
     ("GET", "/api/khong-co", 404, "not_found"), ("DELETE", "/api/checkin", 405, "method_not_allowed"),
     ("POST", "/api/agenda", 405, "method_not_allowed")])

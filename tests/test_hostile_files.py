@@ -101,6 +101,14 @@ def _workbook(rows: list[list]) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.parametrize("rank", ["--5", "+5", "5-", "-", "1_000", "٥", "5.5", "0x10", "1e3", "99999999999999999999"])
+def test_odd_ranks_are_row_errors_and_form_errors(client_as, rank):
+    report = parse_invitees("ds.csv", csv_bytes([GOOD_ROW[:5] + [rank] + GOOD_ROW[6:]]), {})
+    assert [(e.row, e.column) for e in report.errors] == [(2, "Thứ tự")]
+    page = client_as("admin").post("/admin/invitees/new", data={"full_name": "Lê Văn An", "protocol_rank": rank})
+    assert page.status_code == 400 and "Thứ tự" in page.get_data(as_text=True)
+
+
 def test_columns_beyond_the_limit_are_not_even_read():
     extra = [f"Cột thêm {i}" for i in range(40)]
     report = parse_invitees("ds.xlsx", _workbook([HEADERS + extra, GOOD_ROW + ["=1+1"] * 40]), {})

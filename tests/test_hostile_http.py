@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+import requests
 
 from kiosk import http_server
 from kiosk.http_server import make_kiosk_server
@@ -189,6 +190,15 @@ def test_100_continue_comes_once_and_only_when_the_body_is_wanted(live_server):
                      b"Expect: 100-continue\r\nContent-Length: 20\r\n\r\n")
         answer = _answer(sock)
     assert answer.startswith(b"HTTP/1.1 401") and b"100 Continue" not in answer and b"Connection: close" in answer
+    # A station whose role may not send it (the gate, to the organiser's import): refused unread, no
+    # "100 Continue", although the form's CSRF check would otherwise have parsed the upload.
+    gate = requests.post(live_server.url + "/api/login", json={"role": "gate", "pin": PINS["gate"]}, timeout=5)
+    with _connect(live_server.port) as sock:
+        sock.sendall(b"POST /admin/invitees/import HTTP/1.1\r\nHost: kiosk\r\nCookie: kiosk_session=" +
+                     gate.cookies["kiosk_session"].encode() + b"\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+                     b"Expect: 100-continue\r\nContent-Length: 4000000\r\n\r\n")
+        answer = _answer(sock)
+    assert answer.startswith(b"HTTP/1.1 403") and b"100 Continue" not in answer
     # Too large, refused from its declared length alone: no "100 Continue" either.
     with _connect(live_server.port) as sock:
         sock.sendall(b"POST /api/checkin HTTP/1.1\r\nHost: kiosk\r\nContent-Type: application/json\r\n"

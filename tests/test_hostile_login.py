@@ -101,6 +101,7 @@ def test_a_role_ceiling_holds_against_many_addresses_and_the_admin_is_told(app, 
         assert answer.status_code in (401, 429)
     refused = _login(app, "cashier", PINS["cashier"], address="10.0.2.1")
     assert refused.status_code == 429 and refused.get_json()["error"] == "role_locked"
+    assert _login(app, "cashier", "000000", address="10.0.2.1").status_code == 429     # tries again
     assert "nhiều máy" in refused.get_json()["message"] and refused.headers["Retry-After"] == "300"
     assert _login(app, "gate", PINS["gate"], address="10.0.2.1").status_code == 200     # other roles log in
     security = admin.get("/api/dashboard").get_json()["security"]
@@ -110,6 +111,7 @@ def test_a_role_ceiling_holds_against_many_addresses_and_the_admin_is_told(app, 
     with app.extensions["kiosk.db"].read() as session:
         actions = [a.action for a in session.scalars(select(AuditLog).where(AuditLog.actor == "cashier"))]
     assert actions.count("login_failed") == 30 and actions.count("login_locked_role") == 1
+    assert actions.count("login_refused_role") == 1          # the device that kept trying: once per lock
     clock[0] += 301
     assert _login(app, "cashier", PINS["cashier"], address="10.0.2.1").status_code == 200
 

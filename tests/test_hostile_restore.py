@@ -99,3 +99,31 @@ def test_receipt_numbers_never_restart_below_one_already_printed(app, client_as,
         third.extensions["kiosk.db"].dispose()
     finally:
         again.extensions["kiosk.db"].dispose()
+
+
+def test_a_damaged_database_is_kept_and_its_printed_receipts_still_count(app, client_as, data_dir, tmp_path):
+    """The usual reason to restore: the database is damaged. Numbers printed since the backup are known from
+    what can still be read (here: the receipt previews the printer left), and never given out again."""
+    cashier = client_as("cashier")
+    _give(cashier, 2)
+    snapshot = _snapshot(app, tmp_path / "backups")
+    _give(cashier, 3)                                                   # 0003–0005, printed (previews)
+    assert (data_dir / "receipts" / "KH-2023-0005.png").exists()
+    app.extensions["kiosk.db"].dispose()
+    db_file = _db_file(app)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+    db_file.write_bytes(b"SQLite format 3\0" + os.urandom(8192))       # damaged beyond reading
+    restored = backups.restore(snapshot, db_file, tmp_path / "backups", dt.datetime.now(dt.timezone.utc),
+                               data_dir / "receipts")
+    assert restored.missing_receipts == [("KH-2023", 3, 5)]
+    assert restored.safety.name.endswith("-hong.sqlite3") and restored.safety.stat().st_size == 8192 + 16
+    from kiosk import create_app
+    from .conftest import app_config, login
+    again = create_app(app_config(data_dir))
+    try:
+        desk = again.test_client()
+        login(desk, "cashier")
+        assert _give(desk, 1) == ["KH-2023-0006"]
+    finally:
+        again.extensions["kiosk.db"].dispose()

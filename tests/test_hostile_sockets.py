@@ -112,3 +112,37 @@ def test_no_device_can_appear_online_in_a_screens_place(live_server):
     assert rows[own["id"]]["connected"] is True and rows[own["id"]]["name"] == "Máy chiếu hội trường"  # its own say
     assert rows[own["id"]].get("assigned_name") is None                    # but not the MC's settings
     intruder.disconnect()
+
+
+def test_malformed_socket_packets_are_dropped_quietly(live_server, caplog):
+    """Anyone on the Wi-Fi can open /display and send anything: no traceback in the log, the screen goes on."""
+    import json
+    import logging
+
+    import websocket
+    deep = {"key": "c" * 40, "view": "lobby"}
+    name = {}
+    deep["name"] = name
+    for _ in range(500):
+        name["a"] = {}
+        name = name["a"]
+    with caplog.at_level(logging.INFO):
+        sock = websocket.create_connection(f"ws://127.0.0.1:{live_server.port}/socket.io/?EIO=4&transport=websocket",
+                                           timeout=5)
+        try:
+            assert sock.recv().startswith("0{")
+            sock.send("40/display,")
+            while not sock.recv().startswith("42/display,[\"state\""):
+                pass
+            for garbage in ("42/display," + "[" * 20000 + "]" * 20000, "9", "4", "4x", "42/display,{oops",
+                            "44/display,", "45-/display,", "42/display,[\"hello\"," + json.dumps(deep) + "]",
+                            "42/display,123[\"hello\"]", "3" + "1" * 200):
+                sock.send(garbage)
+            sock.send('42/display,7["hello",{"key":"' + "d" * 40 + '","view":"lobby"}]')
+            answer = ""
+            while not answer.startswith("43/display,7"):
+                answer = sock.recv()
+            assert json.loads(answer[len("43/display,7"):])[0]["ok"] is True     # still served
+        finally:
+            sock.close()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]

@@ -32,7 +32,7 @@ NASTY = ["\x00", "\x1d", "\x1e\x1f", "\ud800", "\udfff", "a\ud83dz", "\u202eevil
          "-2+3", "@cmd", "\t=HYPERLINK(\"http://x\")", "\r=1", "a\r\nb\x0bc\x0cd", "\u0085\u2028\u2029",
          unicodedata.normalize("NFD", "Nguyễn Đức Thắng"), "\ufeffBOM", "zero\u200bwidth", "\ufffe\uffff",
          "\U0001fffe", "<script>alert(1)</script>", "' OR 1=1 --", "x" * (MAX_TEXT + 500), "\x7f\x80\x9f",
-         "🇻🇳 👨\u200d👩\u200d👧", "\u0000\u0001\u0002" * 50]
+         "🇻🇳 👨\u200d👩\u200d👧", "\u0000\u0001\u0002" * 50, "An\u2064h\U000e0041\ufff9"]
 ANY_TEXT = st.one_of(st.text(st.characters(blacklist_categories=()), max_size=120), st.sampled_from(NASTY),
                      st.lists(st.sampled_from(NASTY), min_size=2, max_size=4).map("".join))
 
@@ -40,6 +40,7 @@ ANY_TEXT = st.one_of(st.text(st.characters(blacklist_categories=()), max_size=12
 def bad_characters(value: str) -> list[str]:
     """What no stored text may hold, judged without the cleaning function's own tables."""
     return [ch for ch in value if unicodedata.category(ch) in ("Cc", "Cs") or ch in BIDI
+            or (unicodedata.category(ch) == "Cf" and ch not in "\u200c\u200d")
             or (ord(ch) & 0xFFFE) == 0xFFFE or 0xFDD0 <= ord(ch) <= 0xFDEF]
 
 
@@ -63,6 +64,7 @@ def test_cleaning_keeps_words_apart_and_vietnamese_whole():
     assert clean_text("Lê\u202e Văn\x00 Tám\ud800") == "Lê Văn Tám"
     assert clean_text("  Bạch\tThông\r\n") == "Bạch Thông"
     assert clean_text("zero\u200bwidth\u00adsoft") == "zerowidthsoft"
+    assert clean_text("An\u2064h \u206aNga\ufff9\U000e0041") == "Anh Nga"   # every other invisible format mark
     assert clean_text("👨\u200d👩\u200d👧") == "👨\u200d👩\u200d👧"   # a joiner inside emoji is kept
     plain = "TM-B7K2-9QH4"
     assert clean_text(plain) is plain  # the scan path's fast path: nothing to do, nothing copied
@@ -154,6 +156,8 @@ def write_everything(app, clients, value: str, number: int) -> None:
         admin.post("/admin/invitees/new", data={"full_name": "Đại biểu " + form_value[:150], "honorific": form_value[:30],
                                                 "title": form_value[:250], "organisation": form_value[:250],
                                                 "seat": form_value[:80], "note": form_value[:400], "phone": ""}),
+        admin.post("/admin/invitees/new", data={"full_name": form_value[:150], "protocol_rank": form_value[:20],
+                                                "phone": form_value[:20], "group": form_value[:100]}),
         post_json(cashier, "/api/donations", {"donor_name": "Ông " + value[:150], "organisation": value[:150],
                                               "note": value[:400], "cashier_name": value[:60], "amount_vnd": 1000 + number,
                                               "show_on_screen": True}),
@@ -167,7 +171,7 @@ def write_everything(app, clients, value: str, number: int) -> None:
     ]
     for answer in answers:
         assert answer.status_code < 500, answer.get_data(as_text=True)[:300]
-    receipt = answers[4].get_json().get("receipt_no")
+    receipt = answers[5].get_json().get("receipt_no")
     if receipt and number % 3 == 0:
         assert post_json(cashier, f"/api/donations/{receipt}/void", {"reason": "Lý do " + value[:400]}).status_code < 500
     added = admin.get("/admin/invitees").status_code
@@ -185,7 +189,8 @@ def write_everything(app, clients, value: str, number: int) -> None:
     screen.emit("hello", {"key": "k" * 40, "name": value, "view": value}, namespace="/display", callback=True)
     screen.disconnect(namespace="/display")
     rows = [[value[:900], value[:30], value[:250], value[:250], "", "", value[:80], "", value[:400]],
-            ["Tên " + value[:150], "", "", value[:200], "", "", "", "", ""]]
+            ["Tên " + value[:150], "", "", value[:200], "", "", "", "", ""],
+            ["Tên khác " + value[:100], "", "", "", value[:100], value[:20], "", value[:20], ""]]
     plain_rows = [[cell.encode("utf-8", "replace").decode("utf-8") for cell in row] for row in rows]
     report = invitations.check_import(db, "ds.csv", csv_bytes(plain_rows, headers=HEADERS))
     if report.rows:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
+import shutil
 import sqlite3
 import threading
 from dataclasses import dataclass, field
@@ -130,42 +132,107 @@ class Restored:
     missing_receipts: list[tuple[str, int, int]] = field(default_factory=list)
 
 
-def _current_floors(db_file: Path) -> dict[str, int]:
-    if not db_file.exists():
-        return {}
-    try:
-        check_backup(db_file)
-        conn = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True)
+# A receipt preview (KIOSK_PRINTER=preview) is named after its number: "KH-2023-0015.png", "...-ban-sao-1.bin".
+_PREVIEW = re.compile(r"^(?P<prefix>.+)-(?P<seq>[0-9]{4,})(?:-ban-sao-[0-9]+)?\.(?:png|bin)$")
+
+
+def printed_so_far(db_file: Path, folder: Path, receipts_dir: Path | None = None) -> dict[str, int]:
+    """Per receipt prefix, the highest receipt number known to have been given out: in the current database
+    (read as far as it can be, damaged or not, since damage is why people restore), in every backup beside
+    it, and in the receipt previews."""
+    floors: dict[str, int] = {}
+
+    def note(prefix: str, last: int) -> None:
+        floors[prefix] = max(floors.get(prefix, 0), last)
+
+    for source in [db_file, *sorted(folder.glob(f"*{SUFFIX}"))]:
+        if not source.is_file():
+            continue
         try:
-            return receipt_floors(conn)
-        finally:
-            conn.close()
-    except (BackupError, sqlite3.Error):
-        return {}
+            conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+            try:
+                for prefix, last in receipt_floors(conn).items():
+                    note(prefix, last)
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            continue  # unreadable: the other sources still count
+    for preview in (receipts_dir.iterdir() if receipts_dir and receipts_dir.is_dir() else ()):
+        match = _PREVIEW.match(preview.name)
+        if match:
+            note(match["prefix"], int(match["seq"]))
+    return floors
 
 
-def restore(backup: Path, db_file: Path, folder: Path, now: dt.datetime) -> Restored:
-    """Replace the database with a backup, after saving the current one. Receipt numbering never goes back:
-    numbers the current database had printed stay used in the restored one."""
-    check_backup(backup)
-    printed = _current_floors(db_file)
-    safety = take_backup(db_file, folder, keep=10_000, now=now, prefix=SAFETY_PREFIX) \
-        if db_file.exists() else None
-    src = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
-    dst = sqlite3.connect(db_file, timeout=30)
+def _keep_current(db_file: Path, folder: Path, now: dt.datetime) -> Path | None:
+    """Save the database about to be replaced: a checked snapshot, or, when it is too damaged for one, the
+    file as it is (the restore goes on: a damaged database is the usual reason to restore)."""
+    if not db_file.exists():
+        return None
     try:
-        src.backup(dst)
-        restored = receipt_floors(dst)
-        missing = []
-        for prefix, last in sorted(printed.items()):
-            if last > restored.get(prefix, 0):
-                dst.execute("INSERT OR REPLACE INTO kiosk_meta (key, value) VALUES (?, ?)",
-                            (RECEIPT_FLOOR + prefix, str(last)))
-                missing.append((prefix, restored.get(prefix, 0) + 1, last))
-        dst.commit()
+        return take_backup(db_file, folder, keep=10_000, now=now, prefix=SAFETY_PREFIX)
+    except BackupError:
+        damaged = folder / f"{SAFETY_PREFIX}{now.astimezone(dt.timezone.utc):%Y%m%d-%H%M%S}-hong{SUFFIX}"
+        shutil.copyfile(db_file, private_file(damaged))
+        for suffix in ("-wal", "-shm"):
+            if Path(f"{db_file}{suffix}").exists():
+                shutil.copyfile(f"{db_file}{suffix}", private_file(f"{damaged}{suffix}"))
+        return damaged
+
+
+def _copy_into(source: sqlite3.Connection, db_file: Path) -> None:
+    """Copy a database over `db_file` (SQLite's backup API, so its WAL is handled); a file too damaged to be
+    opened as a database (it was kept by _keep_current) is removed first."""
+    try:
+        dst = sqlite3.connect(db_file, timeout=30)
+        try:
+            source.backup(dst)
+            return
+        finally:
+            dst.close()
+    except sqlite3.DatabaseError as exc:
+        # Only a file SQLite calls damaged or not a database (SQLITE_CORRUPT, SQLITE_NOTADB); never a busy one.
+        if getattr(exc, "sqlite_errorcode", None) not in (11, 26):
+            raise
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+    dst = sqlite3.connect(private_file(db_file), timeout=30)
+    try:
+        source.backup(dst)
     finally:
         dst.close()
-        src.close()
+
+
+def restore(backup: Path, db_file: Path, folder: Path, now: dt.datetime,
+            receipts_dir: Path | None = None) -> Restored:
+    """Replace the database with a backup, after saving the current one. Receipt numbering never goes back:
+    a number given out since the backup stays used in the restored database."""
+    check_backup(backup)
+    printed = printed_so_far(db_file, folder, receipts_dir)
+    safety = _keep_current(db_file, folder, now)
+    # Staged: the backup and its receipt floor reach the database in one copy, never one without the other.
+    staged = private_file(folder / f".dang-khoi-phuc-{os.getpid()}{SUFFIX}")
+    try:
+        src = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
+        stage = sqlite3.connect(staged)
+        try:
+            src.backup(stage)
+            restored = receipt_floors(stage)
+            missing = [(prefix, restored.get(prefix, 0) + 1, last) for prefix, last in sorted(printed.items())
+                       if last > restored.get(prefix, 0)]
+            stage.executemany("INSERT OR REPLACE INTO kiosk_meta (key, value) VALUES (?, ?)",
+                              [(RECEIPT_FLOOR + prefix, str(last)) for prefix, _first, last in missing])
+            stage.commit()
+        finally:
+            stage.close()
+            src.close()
+        stage = sqlite3.connect(staged)
+        try:
+            _copy_into(stage, db_file)
+        finally:
+            stage.close()
+    finally:
+        staged.unlink(missing_ok=True)
     private_file(db_file)
     return Restored(safety, missing)
 

@@ -67,34 +67,30 @@ def list_donations(session: Session, event_id: int, folded_query: str = "", limi
     return list(session.scalars(query))
 
 
-def totals_rows(session: Session, event_id: int, upto_seq: int | None = None) -> list[tuple[str, bool, int, int]]:
-    """(method, voided, count, sum) for the event's donations (only receipts up to `upto_seq`, if given)."""
+def totals_rows(session: Session, event_id: int) -> list[tuple[str, bool, int, int]]:
+    """(method, voided, count, sum) for the event's donations."""
     voided = case((Donation.voided_at.is_(None), False), else_=True)
-    query = (select(Donation.method, voided, func.count(), func.coalesce(func.sum(Donation.amount_vnd), 0))
-             .where(Donation.event_id == event_id).group_by(Donation.method, voided))
-    if upto_seq is not None:
-        query = query.where(Donation.seq <= upto_seq)
-    return [(method, bool(is_voided), count, total) for method, is_voided, count, total in session.execute(query)]
+    rows = session.execute(
+        select(Donation.method, voided, func.count(), func.coalesce(func.sum(Donation.amount_vnd), 0))
+        .where(Donation.event_id == event_id).group_by(Donation.method, voided))
+    return [(method, bool(is_voided), count, total) for method, is_voided, count, total in rows]
 
 
-def recent_on_screen(session: Session, event_id: int, limit: int, upto_seq: int | None = None) -> list[Donation]:
-    """The newest valid donations whose donors agreed to be named on screen (up to `upto_seq`, if given)."""
-    query = select(Donation).where(Donation.event_id == event_id, Donation.show_on_screen.is_(True),
-                                   Donation.voided_at.is_(None))
-    if upto_seq is not None:
-        query = query.where(Donation.seq <= upto_seq)
-    return list(session.scalars(query.order_by(Donation.seq.desc()).limit(limit)))
+def recent_on_screen(session: Session, event_id: int, limit: int) -> list[Donation]:
+    """The newest valid donations whose donors agreed to be named on screen."""
+    return list(session.scalars(
+        select(Donation).where(Donation.event_id == event_id, Donation.show_on_screen.is_(True),
+                               Donation.voided_at.is_(None))
+        .order_by(Donation.seq.desc()).limit(limit)))
 
 
-def receipt_count(session: Session, event_id: int) -> int:
-    """How many receipts the event has given out (voided ones included)."""
-    return session.scalar(select(func.count()).select_from(Donation).where(Donation.event_id == event_id)) or 0
-
-
-def nth_receipt_seq(session: Session, event_id: int, n: int) -> int:
-    """The sequence number of the event's n-th receipt (1-based), in receipt order."""
-    return session.scalar(select(Donation.seq).where(Donation.event_id == event_id)
-                          .order_by(Donation.seq).offset(n - 1).limit(1)) or 0
+def fund_history(session: Session, event_id: int):
+    """Every gift as plain rows (number, amount, method, when given, when voided, name if shown), for the
+    screens' step-by-step total."""
+    return session.execute(
+        select(Donation.seq, Donation.amount_vnd, Donation.method, Donation.created_at, Donation.voided_at,
+               Donation.show_on_screen, Donation.donor_name, Donation.organisation)
+        .where(Donation.event_id == event_id).order_by(Donation.seq)).all()
 
 
 def void(session: Session, donation: Donation, reason: str, actor: str, now: dt.datetime) -> bool:
@@ -132,6 +128,13 @@ def add_copy_job(session: Session, donation: Donation, printer: str, paper_dots:
     session.add(AuditLog(at=now, actor=actor, action="receipt_reprinted",
                          detail=f"{donation.receipt_no} #{donation.reprint_count}"))
     return add_job(session, "copy", printer, paper_dots, now, donation, copy_no=donation.reprint_count)
+
+
+def hold_print_limits(session: Session) -> None:
+    """Take a lock that serialises the count-then-queue of test prints and copies across processes (the
+    event row, FOR NO KEY UPDATE on PostgreSQL: gate scans' key-share locks on it are not blocked; SQLite's
+    write transaction serialises anyway)."""
+    session.execute(select(Event.id).order_by(Event.id).limit(1).with_for_update(key_share=True))
 
 
 def count_jobs(session: Session, kind: str, *, pending: bool = False, since: dt.datetime | None = None,

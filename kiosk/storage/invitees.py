@@ -76,6 +76,8 @@ def issue_code(session: Session, invitee: Invitee, now: dt.datetime, make_code: 
 
 def issue_codes(session: Session, people: list[Invitee], now: dt.datetime, make_code: CodeFactory) -> list[str]:
     """Give each (flushed) invitee a new code, checking collisions in one query; the codes in order."""
+    if not people:
+        return []
     codes = [make_code() for _ in people]
     while True:
         taken = set(session.scalars(select(InvitationCode.code).where(InvitationCode.code.in_(codes))))

@@ -58,6 +58,11 @@ def record_failed_login(session: Session, role: str, client_addr: str, locked: s
         session.add(AuditLog(at=now, actor=role, action=f"login_locked_{locked}", detail=client_addr))
 
 
+def record_refused_login(session: Session, role: str, client_addr: str, scope: str, now: dt.datetime) -> None:
+    """Audit a device trying while its PIN login is locked (the first try of each lock)."""
+    session.add(AuditLog(at=now, actor=role, action=f"login_refused_{scope}", detail=client_addr))
+
+
 def failed_logins(session: Session, since: dt.datetime, limit: int = 8) -> tuple[int, list[AuditLog]]:
     """How many wrong PINs since `since`, and the newest few (for the dashboard)."""
     recent = select(AuditLog).where(AuditLog.action == "login_failed", AuditLog.at >= since)

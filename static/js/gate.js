@@ -145,7 +145,7 @@
     if (!items.length) return;
     var item = items[0];
     post(item.url, item.body).then(function (res) {
-      if (res.status >= 500) return;  // the server could not write it yet (disk full, busy): later
+      if (res.status === 503 || res.status === 507) return;  // not written yet (busy, disk full): later
       saveQueue(queue().filter(function (q) { return q.body.nonce !== item.body.nonce; }));
       if (res.status === 200) addRecent(res.data, KIND[kindOf(res.data)] || KIND.invalid);
       flushQueue();
@@ -164,9 +164,10 @@
     }
     return post(url, body).then(function (res) {
       if (res.status === 200) { show(res.data); return res.data; }
-      // The server could not record it (a full disk, a busy database): kept, and sent again, like a
-      // scan made while the Wi-Fi was down; the same nonce admits once.
-      if (res.status >= 500) {
+      // The server could not record it for now (507 a full disk, 503 a busy database): kept and sent again,
+      // like a scan made while the Wi-Fi was down; the same nonce admits once. Any other failure is shown
+      // (a scan that always fails must not hold up the ones queued behind it).
+      if (res.status === 503 || res.status === 507) {
         keep((res.data.message || "Lỗi máy chủ.") + " Lượt quét đã được giữ lại và sẽ tự gửi lại.",
              "Máy chủ chưa lưu được");
         return null;
