@@ -178,8 +178,8 @@ def walk_in(db: Database, values: dict, meta: ScanMeta, now: dt.datetime | None 
         raise CheckInError("name_required")
     try:
         phone = normalise_phone(values.get("phone"))
-    except PersonError as exc:
-        raise CheckInError("bad_phone", exc.message) from None
+    except PersonError as exc:  # its message goes after a column name in import reports: a sentence here
+        raise CheckInError("bad_phone", exc.message[:1].upper() + exc.message[1:]) from None
 
     ctx = _cached_context(db)
 

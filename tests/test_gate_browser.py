@@ -65,6 +65,9 @@ def test_search_by_unaccented_name_and_admit_from_the_list(page, live_server):
     screenshot(page, "gate-search")
     page.locator("#search-list li").first.get_by_role("button", name="Cho vào").click()
     page.wait_for_selector("#result[data-result='ok']")
+    # Searched again, the person now shows as arrived.
+    page.keyboard.type("kho bac")
+    page.keyboard.press("Enter")
     page.wait_for_selector("#search-list .here")
 
 
@@ -194,3 +197,104 @@ def test_the_page_tells_scans_from_name_searches(page, live_server):
     assert looks(code) and looks(code.lower() + "\r") and looks(display_form(code))
     assert looks(f"http://192.168.1.10:5000/c/{code}")
     assert not looks("nguyen thi lan") and not looks("Lan") and not looks("5678")
+
+
+def _in_view(page, selector: str) -> bool:
+    """The element is on screen without scrolling (its whole box inside the viewport)."""
+    return page.evaluate("""sel => { const r = document.querySelector(sel).getBoundingClientRect();
+        return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight; }""", selector)
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (390, 844)], ids=["laptop", "phone"])
+def test_the_verdict_is_on_screen_after_a_search_and_after_a_walk_in(browser, live_server, size):
+    context = browser.new_context(locale="vi-VN", viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    try:
+        _open_gate(page, live_server)
+        _id, vip_code, _ = invitations(live_server.app, 1)[0]
+        # A VIP found by name: the whole card, escort line and seat chip included, in view; the list closed.
+        page.keyboard.type("Huyện ủy")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#search-list li")
+        page.locator("#search-list li").first.get_by_role("button", name="Cho vào").click()
+        page.wait_for_selector("#result[data-result='ok']")
+        assert page.locator("#search-results").is_hidden()
+        assert _in_view(page, "#result"), "the verdict needs scrolling"
+        screenshot(page, f"gate-verdict-after-search-{size[0]}")
+        # An unknown code (red), then a search that finds nobody: no red card above the "nobody" list.
+        _scan_like_a_scanner(page, "TM" + "B" * 15 + "0")
+        page.wait_for_selector("#result.error")
+        page.keyboard.type("Không Ai Có Tên Này")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#search-title:has-text('Không tìm thấy')")
+        assert page.locator("#result").is_hidden() and _in_view(page, "#search-title")
+        # A walk-in: the dialog closes on the verdict, in view.
+        page.get_by_role("button", name="+ Khách vãng lai").click()
+        page.get_by_label("Họ và tên *").fill("Lò Văn Páo")
+        page.get_by_role("button", name="Cho vào").click()
+        page.wait_for_selector("#result[data-result='ok']")
+        assert _in_view(page, "#result") and page.locator("#search-results").is_hidden()
+    finally:
+        context.close()
+
+
+def test_verdict_colours_and_chips_are_readable_in_daylight(page, live_server):
+    """At least 4.5:1 between every verdict's text and its colour, measured from the page's own CSS."""
+    _open_gate(page, live_server)
+    ratios = page.evaluate("""() => {
+        const rgb = s => s.match(/[\\d.]+/g).map(Number);
+        const lum = c => { const v = c.slice(0, 3).map(x => { x /= 255; return x <= 0.03928 ? x / 12.92
+                           : Math.pow((x + 0.055) / 1.055, 2.4); }); return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
+        const over = (top, under) => { const a = top.length > 3 ? top[3] : 1;
+                                       return [0, 1, 2].map(i => top[i] * a + under[i] * (1 - a)); };
+        const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+        const box = document.getElementById("result"), seat = document.getElementById("result-seat");
+        seat.hidden = false; seat.textContent = "Khu A, ghế 1";
+        const out = {};
+        for (const kind of ["ok", "vip", "already", "error", "waiting"]) {
+            box.className = "result " + kind;
+            const bg = rgb(getComputedStyle(box).backgroundColor);
+            for (const id of ["result-kind", "result-name", "result-detail", "result-message"])
+                out[kind + " " + id] = ratio(rgb(getComputedStyle(document.getElementById(id)).color), bg);
+            out[kind + " seat"] = ratio(rgb(getComputedStyle(seat).color), over(rgb(getComputedStyle(seat).backgroundColor), bg));
+        }
+        const white = [255, 255, 255];
+        for (const li of ["ok", "vip", "already", "error", "waiting"]) {
+            const el = document.createElement("li"); el.className = li; el.innerHTML = '<span class="k">x</span>';
+            document.getElementById("recent-list").appendChild(el);
+            out["recent " + li] = ratio(rgb(getComputedStyle(el.firstChild).color), white);
+        }
+        document.querySelectorAll(".chip").forEach((chip, i) => {
+            out["count chip " + i] = ratio(rgb(getComputedStyle(chip.querySelector("b")).color),
+                                           rgb(getComputedStyle(chip).backgroundColor));
+        });
+        return out;
+    }""")
+    low = {where: round(value, 2) for where, value in ratios.items() if value < 4.5}
+    assert low == {}, low
+    assert len(ratios) == 5 * 5 + 5 + 4     # five verdicts × (4 texts + seat), 5 recent kinds, 4 count chips
+
+
+def test_browser_messages_are_vietnamese_and_the_walk_in_buttons_stay_in_view(browser, live_server):
+    context = browser.new_context(locale="en-US", viewport={"width": 1366, "height": 768})   # an English browser
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/login?role=gate")
+        page.get_by_role("button", name="Đăng nhập").click()
+        assert page.locator("#pin").evaluate("el => el.validationMessage") == "Vui lòng điền vào ô này."
+        page.locator("#pin").fill("12ab")
+        assert page.locator("#pin").evaluate("el => el.validationMessage") == "Chỉ gõ chữ số."
+        page.locator("#pin").fill("")
+        _open_gate(page, live_server)
+        page.get_by_role("button", name="+ Khách vãng lai").click()
+        page.get_by_role("button", name="Cho vào").click()                 # empty name
+        assert page.locator("#walkin-name").evaluate("el => el.validationMessage") == "Vui lòng điền vào ô này."
+        page.get_by_label("Họ và tên *").fill("Hoàng Văn Sinh")
+        page.get_by_label("Điện thoại").fill("12345")                        # refused by the server
+        page.get_by_role("button", name="Cho vào").click()
+        page.wait_for_selector("#walkin-error:not([hidden])")
+        assert _in_view(page, "#walkin-save") and _in_view(page, "#walkin-cancel") and _in_view(page, "#walkin-error")
+        assert "Số điện thoại" in page.locator("#walkin-error").inner_text()
+        screenshot(page, "gate-walkin-error-768")
+    finally:
+        context.close()

@@ -90,6 +90,9 @@
     var kind = kindOf(data), look = KIND[kind] || KIND.invalid;
     var d = data.delegate;
     var box = $("result");
+    // The verdict takes the search list's place: the clerk sees it at once, never an old list above it.
+    $("search-results").hidden = true;
+    box.hidden = false;
     box.className = "result " + look[0];
     box.dataset.result = data.result;
     $("result-kind").textContent = look[1];
@@ -102,6 +105,7 @@
     $("result-seat").textContent = seat ? d.seat : "";
     $("result-message").textContent = data.message || "";
     beep(SOUNDS[look[0] === "ok" ? "ok" : look[0] === "vip" ? "vip" : look[0] === "already" ? "already" : "error"]);
+    if (box.scrollIntoView) box.scrollIntoView({ block: "nearest" });
     clearTimeout(resultTimer);
     resultTimer = setTimeout(idle, RESULT_MS);
     addRecent(data, look);
@@ -206,6 +210,8 @@
   function renderResults(text, results) {
     var list = $("search-list");
     list.innerHTML = "";
+    // A new search is a new guest: the previous verdict (perhaps a red one) makes way for the list.
+    $("result").hidden = true;
     $("search-results").hidden = false;
     $("search-title").textContent = results.length
       ? "Tìm thấy " + results.length + " người khớp “" + text + "”"
@@ -226,7 +232,7 @@
         b.className = "btn"; b.type = "button"; b.textContent = "Cho vào";
         b.addEventListener("click", function () {
           b.disabled = true;
-          send("/api/checkin/by-id", { invitee_id: p.id }).then(function () { search(text); });
+          send("/api/checkin/by-id", { invitee_id: p.id });  // its verdict replaces the list
           input.focus();
         });
         act.appendChild(b);
