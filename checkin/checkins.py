@@ -14,7 +14,7 @@ from kiosk.storage.checkins import ScanMeta
 from kiosk.cleaning import clean_text
 from kiosk.vietnamese import format_time, nfc
 
-from . import gate
+from . import gate, search_rank
 from .codes import CodeError, parse_scan
 from .gate import ALREADY, INVALID, OK, REVOKED, UNKNOWN, CheckInError, Guest
 from .people import PersonError, normalise_phone
@@ -224,12 +224,19 @@ def undo(db: Database, invitee_id: int, reason: str, meta: ScanMeta, now: dt.dat
 
 
 def search(db: Database, query: str, limit: int = 25) -> list[dict]:
-    """Invitees and walk-ins matching a folded query, with what staff need to tell people apart."""
+    """Invitees and walk-ins matching a query, best matches first (checkin/search_rank.py), with what staff
+    need to tell people apart. Every match is ranked before the list is cut, so an exact match always shows."""
     with db.read() as session:
         ctx = _context(session)
-        found = invitee_queries.list_invitees(session, ctx.id, query, include_walk_ins=True, limit=limit)
+        candidates = invitee_queries.search_candidates(session, ctx.id, query)
+        ranker = search_rank.Ranker(query)
+        ranked = sorted(range(len(candidates)), key=lambda i: (ranker(
+            candidates[i].full_name, candidates[i].title, candidates[i].organisation, candidates[i].search_text),
+            i))[:limit]
+        chosen = [candidates[i].id for i in ranked]
+        by_id = invitee_queries.invitees_by_id(session, chosen)
         results = []
-        for person, code in found:
+        for person, code in (by_id[invitee_id] for invitee_id in chosen):
             results.append({
                 "id": person.id, "full_name": person.full_name, "honorific": person.honorific,
                 "title": person.title, "organisation": person.organisation, "group": person.group.name,

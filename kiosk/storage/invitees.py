@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Callable
 
-from sqlalchemy import and_, func, nulls_last, select, update
+from sqlalchemy import and_, case, func, literal, nulls_last, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from ..vietnamese import fold
@@ -50,6 +50,35 @@ def list_invitees(session: Session, event_id: int, query: str | None = None,
     if limit:
         stmt = stmt.limit(limit)
     return [(person, code) for person, code in session.execute(stmt)]
+
+
+# The gate ranks at most this many matches exactly (checkin/search_rank.py); the database has already put
+# whole words before prefixes before substrings, so no whole-word match is ever left out for a partial one.
+SEARCH_CANDIDATES = 3000
+
+
+def search_candidates(session: Session, event_id: int, query: str):
+    """Everyone (walk-ins too, not withdrawn) whose folded text holds every word typed, as light rows, whole
+    words first, then prefixes, then substrings, each in protocol order: (id, full_name, title,
+    organisation, search_text)."""
+    spaced = literal(" ") + Invitee.search_text + literal(" ")
+    stmt = (select(Invitee.id, Invitee.full_name, Invitee.title, Invitee.organisation, Invitee.search_text)
+            .join(Invitee.group).where(Invitee.event_id == event_id, Invitee.removed_at.is_(None)))
+    tiers = []
+    for word in search_words(query):
+        stmt = stmt.where(Invitee.search_text.contains(word, autoescape=True))
+        tiers.append(case((spaced.contains(f" {word} ", autoescape=True), 1),
+                          (spaced.contains(f" {word}", autoescape=True), 2), else_=3))
+    order = [sum(tiers[1:], tiers[0])] if tiers else []
+    return session.execute(stmt.order_by(*order, *protocol_order()).limit(SEARCH_CANDIDATES)).all()
+
+
+def invitees_by_id(session: Session, ids: list[int]) -> dict[int, tuple[Invitee, str | None]]:
+    """Invitees (group loaded) with their active code, by id."""
+    codes = _active_code_subquery()
+    rows = session.execute(select(Invitee, codes.c.code).options(joinedload(Invitee.group))
+                           .outerjoin(codes, codes.c.invitee_id == Invitee.id).where(Invitee.id.in_(ids)))
+    return {person.id: (person, code) for person, code in rows}
 
 
 def get_invitee(session: Session, invitee_id: int) -> Invitee | None:
