@@ -218,8 +218,10 @@ def import_job(job_id: str):
         if not job.announced:
             job.announced = True
             skipped = len(job.report.errors)
+            example = job.report.example_row
             flash(f"Đã nhập “{job.filename}”: thêm {job.counts['created']}, cập nhật {job.counts['updated']}"
-                  + (f", bỏ qua {skipped} dòng lỗi." if skipped else "."))
+                  + (f", bỏ qua {skipped} dòng lỗi" if skipped else "")
+                  + (f" (dòng {example} là dòng ví dụ của tệp mẫu, đã bỏ qua)." if example else "."))
         return redirect(url_for("checkin.admin_invitees"))
     status = 400 if job.status in ("checked", "failed") else 200
     return render_template("checkin/import_report.html", job=job, report=job.report, filename=job.filename,

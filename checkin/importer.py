@@ -26,6 +26,8 @@ ALIASES = {"hoten": "full_name", "ten": "full_name", "hovaten": "full_name", "da
 EXCEL_ERRORS = ("#REF!", "#N/A", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!")
 # Bounds on what a list may be: an office list is a few hundred rows of nine columns.
 MAX_ROWS = 20000
+# The template's example row says this in its "Ghi chú": a file sent back with it still in imports without it.
+EXAMPLE_MARKER = "Dòng ví dụ, hãy xoá"
 MAX_COLUMNS = 30          # columns read; anything to the right of these is ignored
 MAX_CELL = 1000           # characters in one cell
 MAX_UNZIPPED = 50 * 1024 * 1024   # an .xlsx is a zip: what it may unpack to, all parts together
@@ -47,10 +49,12 @@ class RowError:
 
 @dataclass
 class ImportReport:
-    """Valid rows (with their row numbers) and every error found."""
+    """Valid rows (with their row numbers), every error found, and the template's example row if it was
+    left in (skipped)."""
 
     rows: list[tuple[int, PersonFields]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    example_row: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -177,22 +181,17 @@ def parse_invitees(filename: str, data: bytes, group_keys_by_name: dict[str, str
         values = {field_name: cells[index] if index < len(cells) else None for index, field_name in mapping.items()}
         if all(v is None or (isinstance(v, str) and not clean_text(v)) for v in values.values()):
             continue  # blank lines between blocks are common in office lists
-        too_long = next((f for f, v in values.items() if isinstance(v, str) and len(v) > MAX_CELL), None)
-        if too_long:
-            report.errors.append(RowError(row_number, titles[too_long], f"ô quá dài (tối đa {MAX_CELL} ký tự)."))
+        if fold(values.get("note")) == fold(EXAMPLE_MARKER):
+            report.example_row = row_number  # the template's example: never an invitation (it is a VIP row)
             continue
-        bad_cell = next(((f, v) for f, v in values.items() if isinstance(v, str) and v.strip() in EXCEL_ERRORS
-                         or v == "#UNCALCULATED"), None)
-        if bad_cell:
-            field_name, value = bad_cell
-            message = ("ô chứa công thức chưa được tính; hãy mở tệp trong Excel và lưu lại."
-                       if value == "#UNCALCULATED" else f"ô có lỗi công thức ({value.strip()}).")
-            report.errors.append(RowError(row_number, titles[field_name], message))
-            continue
-        try:
-            person = clean_person(values, group_keys_by_name)
-        except PersonError as exc:
-            report.errors.append(RowError(row_number, exc.column, exc.message))
+        problems = _cell_problems(values, titles)
+        if not problems:
+            try:
+                person = clean_person(values, group_keys_by_name)
+            except PersonError as exc:
+                problems = [(p.column, p.message) for p in exc.problems]
+        if problems:
+            report.errors.extend(RowError(row_number, column, message) for column, message in problems)
             continue
         identity = person.identity()
         if identity in seen:
@@ -202,8 +201,24 @@ def parse_invitees(filename: str, data: bytes, group_keys_by_name: dict[str, str
         seen[identity] = row_number
         report.rows.append((row_number, person))
     if not report.rows and not report.errors:
-        report.errors.append(RowError(0, "", "Tệp không có dòng nào có dữ liệu."))
+        empty = "Tệp không có dòng nào có dữ liệu."
+        if report.example_row:
+            empty += f" (Dòng {report.example_row} là dòng ví dụ của tệp mẫu, đã bỏ qua.)"
+        report.errors.append(RowError(0, "", empty))
     return report
+
+
+def _cell_problems(values: dict, titles: dict[str, str]) -> list[tuple[str, str]]:
+    """Every cell of a row too long, holding an Excel error, or a formula never calculated."""
+    problems = []
+    for field_name, value in values.items():
+        if isinstance(value, str) and len(value) > MAX_CELL:
+            problems.append((titles[field_name], f"ô quá dài (tối đa {MAX_CELL} ký tự)."))
+        elif value == "#UNCALCULATED":
+            problems.append((titles[field_name], "ô chứa công thức chưa được tính; hãy mở tệp trong Excel và lưu lại."))
+        elif isinstance(value, str) and value.strip() in EXCEL_ERRORS:
+            problems.append((titles[field_name], f"ô có lỗi công thức ({value.strip()})."))
+    return problems
 
 
 def template_xlsx(group_names: list[str]) -> bytes:
@@ -217,7 +232,7 @@ def template_xlsx(group_names: list[str]) -> bytes:
     sheet.title = "Danh sách khách mời"
     append_row(sheet, [title for title, _ in COLUMNS])
     append_row(sheet, ["Nguyễn Văn An", "Đồng chí", "Phó Chủ tịch UBND huyện", "UBND huyện Bạch Thông",
-                       group_names[0] if group_names else "", 1, "Khu A, ghế 1", "0912345678", "Dòng ví dụ, hãy xoá"])
+                       group_names[0] if group_names else "", 1, "Khu A, ghế 1", "0912345678", EXAMPLE_MARKER])
     for cell in sheet[1]:
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = PatternFill("solid", fgColor="0F3D6E")

@@ -17,12 +17,17 @@ _WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 class PersonError(ValueError):
-    """A field cannot be accepted; `column` and the Vietnamese message say which and why."""
+    """A field cannot be accepted; `column` and the Vietnamese message say which and why. `problems` holds
+    every field's error of the same person (this one first), so a report can list them all."""
 
-    def __init__(self, column: str, message: str):
+    def __init__(self, column: str, message: str, problems: list["PersonError"] | None = None):
         super().__init__(f"{column}: {message}")
         self.column = column
         self.message = message
+        self.problems = problems or [self]
+
+    def __str__(self) -> str:
+        return "; ".join(f"{p.column}: {p.message}" for p in self.problems)
 
 
 def normalise_phone(value: object) -> str | None:
@@ -91,22 +96,38 @@ def parse_rank(value: object) -> int | None:
 
 
 def clean_person(values: dict, group_keys_by_name: dict[str, str]) -> PersonFields:
-    """Validate raw values (keys as in PersonFields; group by name or key) into PersonFields."""
-    name = _optional_text(values, "full_name")
-    if not name:
-        raise PersonError("Họ và tên", "không được để trống.")
-    group_text = nfc(None if values.get("group") is None else str(values.get("group")))
-    group_key = None
-    if group_text:
-        group_key = group_keys_by_name.get(fold(group_text))
-        if group_key is None:
-            raise PersonError("Nhóm", f"không có nhóm “{group_text[:100]}” trong sự kiện.")
-    return PersonFields(
-        full_name=name, honorific=_optional_text(values, "honorific"),
-        title=_optional_text(values, "title"), organisation=_optional_text(values, "organisation"),
-        group=group_key, protocol_rank=parse_rank(values.get("protocol_rank")),
-        seat=_optional_text(values, "seat"), phone=normalise_phone(values.get("phone")),
-        note=_optional_text(values, "note"))
+    """Validate raw values (keys as in PersonFields; group by name or key) into PersonFields; a PersonError
+    carries every field's problem, not only the first."""
+    problems: list[PersonError] = []
+
+    def checked(parse, *args):
+        try:
+            return parse(*args)
+        except PersonError as exc:
+            problems.append(exc)
+            return None
+
+    name = checked(_optional_text, values, "full_name")
+    if not name and not problems:
+        problems.append(PersonError("Họ và tên", "không được để trống."))
+    fields = {key: checked(_optional_text, values, key) for key in ("honorific", "title", "organisation", "seat", "note")}
+    group_key = checked(_group_key, values.get("group"), group_keys_by_name)
+    rank = checked(parse_rank, values.get("protocol_rank"))
+    phone = checked(normalise_phone, values.get("phone"))
+    if problems:
+        raise PersonError(problems[0].column, problems[0].message, problems)
+    return PersonFields(full_name=name, group=group_key, protocol_rank=rank, phone=phone, **fields)
+
+
+def _group_key(value: object, group_keys_by_name: dict[str, str]) -> str | None:
+    """The key of the group a cell names (by name or key, accents and case ignored); None when empty."""
+    text = nfc(None if value is None else str(value))
+    if not text:
+        return None
+    key = group_keys_by_name.get(fold(text))
+    if key is None:
+        raise PersonError("Nhóm", f"không có nhóm “{text[:100]}” trong sự kiện.")
+    return key
 
 
 def group_lookup(groups: list[tuple[str, str]]) -> dict[str, str]:

@@ -156,14 +156,38 @@ def test_bad_phone_is_refused_in_vietnamese():
 def test_template_has_vietnamese_headers_and_the_events_groups(app, client_as):
     from io import BytesIO
     from openpyxl import load_workbook
-    response = client_as("admin").get("/admin/invitees/template.xlsx")
+    client = client_as("admin")
+    response = client.get("/admin/invitees/template.xlsx")
     assert response.status_code == 200
     book = load_workbook(BytesIO(response.data))
     assert [c.value for c in book.worksheets[0][1]] == HEADERS
     groups = [row[0].value for row in book["Nhóm"].iter_rows(min_row=2)]
     assert groups[0] == "Thường trực Huyện ủy, Thường trực HĐND, Lãnh đạo UBND huyện" and len(groups) == 12
-    # The template itself imports cleanly (its example row).
-    assert invitations.check_import(_db(app), "mau.xlsx", response.data).ok
+    # Sent back untouched, the template imports nothing: its example row (a rank-1 VIP) is recognised.
+    untouched = invitations.check_import(_db(app), "mau.xlsx", response.data)
+    assert untouched.rows == [] and untouched.example_row == 2
+    assert "dòng ví dụ của tệp mẫu" in untouched.errors[0].message
+    # Filled in below the example: only the real row comes in, never the example as an invitation.
+    sheet = load_workbook(BytesIO(response.data))
+    sheet.worksheets[0].append(["Hà Thị Ngọc", "Bà", "Hiệu trưởng", "Trường Mầm non Phủ Thông", "", "", "", "", ""])
+    filled = BytesIO()
+    sheet.save(filled)
+    report = invitations.check_import(_db(app), "mau.xlsx", filled.getvalue())
+    assert [p.full_name for _row, p in report.rows] == ["Hà Thị Ngọc"] and report.ok and report.example_row == 2
+    # Through the admin page the organiser is told the example was left out.
+    uploaded = client.post("/admin/invitees/import", data={"file": (BytesIO(filled.getvalue()), "mau.xlsx")},
+                           content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    assert "Đã nhập “mau.xlsx”: thêm 1, cập nhật 0 (dòng 2 là dòng ví dụ của tệp mẫu, đã bỏ qua)." in uploaded
+
+
+def test_every_problem_of_a_row_is_listed():
+    row = ["", "Đồng chí" * 10, "", "UBND", "Nhóm lạ", "-1", "", "12345", "#REF!"]
+    report = parse_invitees("ds.csv", csv_bytes([row]), {})
+    assert sorted(e.column for e in report.errors) == ["Ghi chú"]          # an Excel error: the cell first
+    row[8] = ""
+    report = parse_invitees("ds.csv", csv_bytes([row]), {})
+    assert sorted(e.column for e in report.errors) == ["Danh xưng", "Họ và tên", "Nhóm", "Thứ tự", "Điện thoại"]
+    assert all(e.row == 2 for e in report.errors)
 
 
 def test_admin_upload_reports_errors_then_imports_only_valid_rows(app):
