@@ -10,7 +10,7 @@ from kiosk import auth, boundary
 from kiosk.storage import events as event_queries
 from kiosk.storage import invitees as invitee_queries
 
-from . import bp, import_jobs, invitations
+from . import bp, import_jobs, invitations, naming
 from .codes import display_form
 from .import_jobs import ImportJobs
 from .people import HONORIFICS, PersonError
@@ -37,6 +37,12 @@ def _groups():
 @bp.app_template_filter("code_groups")
 def _code_groups(code: str | None) -> str:
     return display_form(code) if code else "—"
+
+
+@bp.app_template_filter("listed_name")
+def _listed_name(person) -> str:
+    """A person with their honorific; an office's invitation as written ("Đại diện …")."""
+    return naming.card_name(person.honorific, person.full_name)
 
 
 @bp.get("/admin/invitees")
@@ -215,17 +221,41 @@ def import_job(job_id: str):
     if job is None:
         abort(404)
     if job.status == "done":
+        if job.offices:
+            # The list names people of offices invited as "Đại diện …": offer to withdraw those invitations.
+            return render_template("checkin/import_offices.html", job=job, summary=_import_summary(job))
         if not job.announced:
             job.announced = True
-            skipped = len(job.report.errors)
-            example = job.report.example_row
-            flash(f"Đã nhập “{job.filename}”: thêm {job.counts['created']}, cập nhật {job.counts['updated']}"
-                  + (f", bỏ qua {skipped} dòng lỗi" if skipped else "")
-                  + (f" (dòng {example} là dòng ví dụ của tệp mẫu, đã bỏ qua)." if example else "."))
+            flash(_import_summary(job))
         return redirect(url_for("checkin.admin_invitees"))
     status = 400 if job.status in ("checked", "failed") else 200
     return render_template("checkin/import_report.html", job=job, report=job.report, filename=job.filename,
                            file_error=job.error), status
+
+
+def _import_summary(job) -> str:
+    skipped = len(job.report.errors)
+    example = job.report.example_row
+    return (f"Đã nhập “{job.filename}”: thêm {job.counts['created']}, cập nhật {job.counts['updated']}"
+            + (f", bỏ qua {skipped} dòng lỗi" if skipped else "")
+            + (f" (dòng {example} là dòng ví dụ của tệp mẫu, đã bỏ qua)." if example else "."))
+
+
+@bp.post("/admin/invitees/import/<job_id>/offices")
+@auth.requires_role(ADMIN)
+def import_offices(job_id: str):
+    """Withdraw the office invitations the organiser ticked after an import (or keep them all)."""
+    job = _import_jobs().get(job_id)
+    if job is None or job.status != "done":
+        flash("Kết quả nhập đã hết hạn. Có thể huỷ từng thư mời đại diện ở trang sửa khách mời.", "error")
+        return redirect(url_for("checkin.admin_invitees"))
+    offered = {office.id for office in job.offices}
+    chosen = [int(v) for v in request.form.getlist("withdraw") if v.isdigit() and int(v) in offered]
+    withdrawn = invitations.withdraw_offices(_db(), chosen, auth.current_role()) if chosen else 0
+    job.offices, job.announced = [], True
+    flash(_import_summary(job) + (f" Đã thu hồi {withdrawn} thư mời đại diện đơn vị; mã của các thư mời đó sẽ bị "
+                                  "từ chối ở cổng." if withdrawn else " Giữ nguyên các thư mời đại diện đơn vị."))
+    return redirect(url_for("checkin.admin_invitees"))
 
 
 @bp.post("/api/invitations/export")

@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw
 from kiosk.typesetting import draw_lines, fit_block, font, wrap
 from kiosk.vietnamese import format_date_short, format_time, nfc
 
+from . import naming
 from .codes import display_form
 
 DPI = 300
@@ -115,10 +116,10 @@ class CardRenderer:
         draw = ImageDraw.Draw(card)
         m, px, w = self.margin, self._mm, self.size[0]
 
-        name = " ".join(part for part in (person.honorific, person.full_name) if part)
+        name = naming.card_name(person.honorific, person.full_name)
         face, lines = fit_block(draw, name, "bold", px(5.6), self.inner, 2, px(3.8))
         y = draw_lines(draw, lines, face, m, px(29), self.inner, spacing=1.2)
-        details = ", ".join(part for part in (person.title, person.organisation) if part)
+        details = naming.details(person.full_name, person.title, person.organisation)
         if details:
             room = max(1, int((px(51.5) - y) // (px(3.4) * 1.25)))
             face, lines = fit_block(draw, details, "regular", px(3.4), self.inner, min(3, room), px(2.6))

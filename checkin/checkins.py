@@ -14,7 +14,7 @@ from kiosk.storage.checkins import ScanMeta
 from kiosk.cleaning import clean_text
 from kiosk.vietnamese import format_time, nfc
 
-from . import gate, search_rank
+from . import gate, naming, search_rank
 from .codes import CodeError, parse_scan
 from .gate import ALREADY, INVALID, OK, REVOKED, UNKNOWN, CheckInError, Guest
 from .people import PersonError, normalise_phone
@@ -239,6 +239,7 @@ def search(db: Database, query: str, limit: int = 25) -> list[dict]:
         for person, code in (by_id[invitee_id] for invitee_id in chosen):
             results.append({
                 "id": person.id, "full_name": person.full_name, "honorific": person.honorific,
+                "addressed": naming.addressed(person.honorific, person.full_name),
                 "title": person.title, "organisation": person.organisation, "group": person.group.name,
                 "seat": person.seat, "walk_in": person.is_walk_in, "has_code": bool(code),
                 "vip": gate.is_vip(person.group.is_vip, person.protocol_rank, ctx.vip_max_rank) and not person.is_walk_in,
@@ -301,14 +302,15 @@ def roster_entries(rows, ctx: EventContext) -> list[dict]:
         name, title = row.full_name, row.title
         if row.substitute_name:
             name, title = row.substitute_name, row.substitute_title or title
+        title, organisation = naming.detail_parts(name, title, row.organisation)
         entries.append({
-            "honorific": row.honorific, "name": name, "title": title, "organisation": row.organisation,
+            "honorific": naming.listed_honorific(row.honorific, name), "name": name,
+            "addressed": naming.addressed(row.honorific, name), "title": title, "organisation": organisation,
             "vip": gate.is_vip(row.group_vip, row.protocol_rank, ctx.vip_max_rank),
             "late": gate.is_late(row.checked_in_at, ctx.starts_at),
             "substitute_for": row.full_name if row.substitute_name else None,
             "arrived_label": format_time(row.checked_in_at.astimezone(ctx.zone)),
-            "script": ", ".join(part for part in (" ".join(p for p in (row.honorific, name) if p), title,
-                                                  row.organisation) if part),
+            "script": naming.script(row.honorific, name, title, organisation),
         })
     return entries
 
@@ -319,5 +321,6 @@ def absent(db: Database) -> list[dict]:
         ctx = _context(session)
         people = queries.absent_invitees(session, ctx.id)
         return [{"id": p.id, "honorific": p.honorific, "full_name": p.full_name, "title": p.title,
+                 "addressed": naming.addressed(p.honorific, p.full_name),
                  "organisation": p.organisation, "phone": p.phone,
                  "vip": gate.is_vip(p.group.is_vip, p.protocol_rank, ctx.vip_max_rank)} for p in people]

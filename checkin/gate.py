@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from kiosk.vietnamese import format_time
 
+from . import naming
 from .codes import REASONS as CODE_REASONS
 
 # The contract's outcomes (DESIGN.md, POST /api/checkin).
@@ -55,8 +56,8 @@ def is_vip(group_is_vip: bool, protocol_rank: int | None, vip_max_rank: int) -> 
 
 
 def addressed(guest: Guest) -> str:
-    """'Đồng chí Nguyễn Văn A' — honorific and name as the MC and the welcome screen say them."""
-    return " ".join(part for part in (guest.honorific, guest.full_name) if part)
+    """'Đồng chí Nguyễn Văn A' (or 'Đại biểu <office>') — as the MC and the welcome screen say it."""
+    return naming.addressed(guest.honorific, guest.full_name)
 
 
 def decide(found: bool, revoked_reason: str | None, guest: Guest | None) -> str:

@@ -45,6 +45,7 @@ class ImportJob:
     total: int = 0
     counts: dict = field(default_factory=dict)
     announced: bool = False   # the "done" message was shown once
+    offices: list = field(default_factory=list)   # office invitations the list now names people for
 
     @property
     def running(self) -> bool:
@@ -156,11 +157,19 @@ class ImportJobs:
         try:
             job.counts = invitations.apply_import(self.db, job.report, only_valid, job.actor, job.filename,
                                                   progress=lambda n: setattr(job, "done", n))
+            job.offices = self._offices_now_named(job)
             job.status = "done"
         except invitations.InvitationError as exc:
             job.status, job.error = "failed", exc.message
         except Exception as exc:  # noqa: BLE001
             self._failed(job, exc)
+
+    def _offices_now_named(self, job: ImportJob) -> list:
+        try:
+            return invitations.offices_now_named(self.db, job.report)
+        except Exception:  # noqa: BLE001 - a suggestion only: the import itself is done and must say so
+            log.exception("Looking for office invitations after importing %s failed", job.filename)
+            return []
 
     def _failed(self, job: ImportJob, exc: Exception) -> None:
         written = f" Đã ghi {job.done}/{job.total} dòng; nhập lại cùng tệp sẽ cập nhật các dòng đó, không nhân đôi." \

@@ -12,9 +12,9 @@ from kiosk.config import private_file
 from kiosk.storage import Database, utcnow
 from kiosk.storage import events as event_queries
 from kiosk.storage import invitees as invitee_queries
-from kiosk.vietnamese import nfc
+from kiosk.vietnamese import fold, nfc
 
-from . import card_batches
+from . import card_batches, naming
 from .cards import CardPerson, CardRenderer, EventCardInfo, write_pdf
 from .codes import new_code
 from .importer import ImportReport, parse_invitees, template_xlsx
@@ -80,6 +80,54 @@ def apply_import(db: Database, report: ImportReport, only_valid: bool, actor: st
     with db.write() as session:
         invitee_queries.log_import(session, filename, counts, actor, utcnow())
     return counts
+
+
+@dataclass(frozen=True)
+class NamedOffice:
+    """An office's invitation ("Đại diện …") that an import has now named people for."""
+
+    id: int
+    name: str
+    organisation: str | None
+    named: tuple[str, ...]     # the people of that office the import brought
+
+
+def offices_now_named(db: Database, report: ImportReport) -> list[NamedOffice]:
+    """Office invitations not yet used whose office the imported list names people of: the organiser may
+    withdraw them (the named invitations replace them). Offices the same list invites again are left out."""
+    people: dict[str, list[str]] = {}
+    listed = set()
+    for _row, person in report.rows:
+        listed.add(person.identity())
+        if not naming.office_of(person.full_name) and naming.office_key(person.organisation):
+            people.setdefault(naming.office_key(person.organisation), []).append(person.full_name)
+    if not people:
+        return []
+    with db.read() as session:
+        offices = invitee_queries.unused_invitations_named(session, _event(session).id, naming.PLACEHOLDER_FOLDED)
+        found = []
+        for office in offices:
+            if not naming.office_of(office.full_name) or (fold(office.full_name), fold(office.organisation)) in listed:
+                continue
+            named = [name for key in naming.placeholder_keys(office.full_name, office.organisation)
+                     for name in people.get(key, [])]
+            if named:
+                found.append(NamedOffice(office.id, office.full_name, office.organisation, tuple(dict.fromkeys(named))))
+    return found
+
+
+def withdraw_offices(db: Database, invitee_ids: list[int], actor: str) -> int:
+    """Withdraw office invitations the organiser chose (each still unused); how many were withdrawn."""
+    withdrawn = 0
+    with db.write() as session:
+        for invitee_id in invitee_ids:
+            person = invitee_queries.get_invitee(session, invitee_id)
+            if (person is None or person.removed_at is not None or person.checked_in_at is not None
+                    or not naming.office_of(person.full_name)):
+                continue  # used meanwhile, or not an office's invitation: never withdrawn from here
+            invitee_queries.remove_invitee(session, person, utcnow(), actor)
+            withdrawn += 1
+    return withdrawn
 
 
 def import_template(db: Database) -> bytes:

@@ -8,7 +8,7 @@ from flask import Flask
 from display import push
 from kiosk.storage import checkins as queries
 
-from . import checkins
+from . import checkins, naming
 from .checkins import EventContext
 
 # While people stream in, counts refresh twice a second and the MC's roster (the whole show state) once:
@@ -36,13 +36,6 @@ def setup(app: Flask) -> None:
     push.register_state_part(app, "roster_count", roster_count_part)
 
 
-def greeting(honorific: str | None, name: str) -> str:
-    """'Kính chào đồng chí Nguyễn Văn A': in mid-sentence the honorific is written in lower case."""
-    if honorific:
-        return f"Kính chào {honorific[0].lower()}{honorific[1:]} {name}"
-    return f"Kính chào {name}"
-
-
 def push_stats(app: Flask) -> None:
     """Send the live counts to every screen and staff page now."""
     app.extensions["kiosk.socketio"].emit("stats", checkins.stats(app.extensions["kiosk.db"]),
@@ -57,9 +50,10 @@ def after_checkin(app: Flask, result: dict) -> None:
         return
     if not result.get("replayed"):
         # Only name, honorific, title, organisation and seat reach a screen: never a phone number.
+        title, organisation = naming.detail_parts(guest["full_name"], guest.get("title"), guest.get("organisation"))
         app.extensions["kiosk.socketio"].emit("greet", {
-            "greeting": greeting(guest.get("honorific"), guest["full_name"]), "title": guest.get("title"),
-            "organisation": guest.get("organisation"), "seat": guest.get("seat"), "vip": guest.get("vip"),
+            "greeting": naming.greeting(guest.get("honorific"), guest["full_name"]), "title": title,
+            "organisation": organisation, "seat": guest.get("seat"), "vip": guest.get("vip"),
         }, namespace=push.NAMESPACE)
     push.coalesced(app, "checkin.roster", push.broadcast_state, ROSTER_DELAY)
 

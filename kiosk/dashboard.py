@@ -71,7 +71,7 @@ def snapshot(app: Flask) -> dict:
     missing_vips = [p for p in checkins.absent(db) if p["vip"]]
     return {
         "stats": checkins.stats(db),
-        "missing_vips": [{"name": " ".join(x for x in (p["honorific"], p["full_name"]) if x),
+        "missing_vips": [{"name": p["addressed"],
                           "organisation": p["organisation"], "phone": p["phone"]} for p in missing_vips],
         "donations": donations_summary(app),
         "programme": programme_summary(app),

@@ -5,6 +5,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from checkin.naming import listed_honorific
+
 from .storage import Database
 from .storage import events as event_queries
 from .storage import report as queries
@@ -92,7 +94,7 @@ def build(db: Database, now: dt.datetime) -> Report:
                 stats["present"] += 1 if person.checked_in_at else 0
         status = ("Đã huỷ thư mời" if person.removed_at else "Vãng lai" if person.is_walk_in
                   else "Có mặt" if person.checked_in_at else "Vắng")
-        delegates.rows.append([person.protocol_rank, person.honorific, person.full_name, person.title,
+        delegates.rows.append([person.protocol_rank, listed_honorific(person.honorific, person.full_name), person.full_name, person.title,
                                person.organisation, group.name, person.seat, person.phone, status,
                                _local(person.checked_in_at, zone), person.checked_in_gate,
                                person.substitute_name, person.note])

@@ -8,6 +8,7 @@ import time
 import requests
 import socketio as socketio_client
 
+from checkin import naming
 from display.push import register_state_part
 
 from .conftest import PINS
@@ -21,6 +22,8 @@ ROSTER = [
     {"honorific": "Bà", "name": "Nông Thị Thu", "title": "Phó Chủ tịch Hội Khuyến học huyện",
      "organisation": "Hội Khuyến học huyện Bạch Thông", "late": False, "substitute_for": "Ông Ma Văn Tiến"},
 ]
+for _entry in ROSTER:   # as checkin.checkins.roster_entries sends it
+    _entry["addressed"] = naming.addressed(_entry["honorific"], _entry["name"])
 # As the donation desk sends it: donors who agreed to be shown, newest first.
 DONATIONS = {"fund_name": "Quỹ Khuyến học", "count": 15, "total_vnd": 12_500_000, "total_label": "12.500.000 đ",
              "recent_donors": [{"name": "Ông Lý Văn Tám", "organisation": None},

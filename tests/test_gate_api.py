@@ -210,7 +210,10 @@ def test_roster_in_protocol_order_with_substitutes_and_late_arrivals(app, client
     assert [r["name"] for r in roster] == [rows[0][2], "Hoàng Văn Tú", rows[2][2]]
     assert [r["late"] for r in roster] == [True, False, False]
     assert roster[1]["substitute_for"] == rows[1][2] and roster[1]["title"] == "Phó Chủ tịch HĐND huyện"
-    assert roster[0]["script"].startswith("Đồng chí ")
+    # The default event invites offices: an office is read by its office, a person sent in its place by name.
+    assert roster[0]["script"] == "Đại biểu Thường trực Huyện ủy, Huyện ủy Bạch Thông"
+    assert roster[0]["addressed"] == "Đại biểu Thường trực Huyện ủy" and roster[0]["honorific"] is None
+    assert roster[1]["script"] == "Đồng chí Hoàng Văn Tú, Phó Chủ tịch HĐND huyện, Hội đồng nhân dân huyện Bạch Thông"
     assert client_as("gate").get("/api/roster").status_code == 403
 
 

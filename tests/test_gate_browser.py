@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from checkin import naming
+
 from .conftest import app_config, browser_login, screenshot
 from .gate_helpers import first_non_vip, invitations
 from .live import LiveServer
@@ -28,7 +30,9 @@ def test_scan_green_then_amber_and_counts_update(page, live_server):
     _scan_like_a_scanner(page, code)
     page.wait_for_selector("#result[data-result='ok']")
     assert page.locator("#result").get_attribute("class") == "result ok"
-    assert name in page.locator("#result-name").inner_text()
+    # The default event invites this office as "Đại diện …": the gate names it by its office.
+    assert page.locator("#result-name").inner_text() == naming.addressed("Đồng chí", name) \
+        == "Đại biểu Kho bạc Nhà nước huyện Bạch Thông"
     page.wait_for_selector("#count-present:text('1')")
     screenshot(page, "gate-ok")
     # The same code read again at once is a scanner double-read: ignored, no second request.
@@ -141,7 +145,7 @@ def test_a_scan_after_the_server_restarted_lands(page, data_dir):
         server.stop()
         restarted = LiveServer(config, port=server.port).start()
         _scan_like_a_scanner(page, second)
-        page.wait_for_function(f"() => document.getElementById('result-name').innerText.includes({second_name!r})",
+        page.wait_for_function(f"() => document.getElementById('result-name').innerText.includes({naming.addressed(None, second_name)!r})",
                                timeout=10000)
         assert page.locator("#result").get_attribute("data-result") == "ok"
         assert page.evaluate("window.kioskGate.queueLength()") == 0
@@ -161,7 +165,7 @@ def test_a_scan_after_the_server_closed_an_idle_connection_lands(page, data_dir,
         page.wait_for_selector("#result[data-result='ok']")
         page.wait_for_timeout(1500)  # the server has closed the page's idle connections by now
         _scan_like_a_scanner(page, second)
-        page.wait_for_function(f"() => document.getElementById('result-name').innerText.includes({second_name!r})",
+        page.wait_for_function(f"() => document.getElementById('result-name').innerText.includes({naming.addressed(None, second_name)!r})",
                                timeout=10000)
         assert page.locator("#result").get_attribute("data-result") == "ok"
     finally:

@@ -41,9 +41,24 @@ def test_a_screen_sees_counts_change_and_a_greeting_after_a_scan(live_server):
         assert gate.post(live_server.url + "/api/checkin", json={"code": code}, timeout=5).json()["result"] == "ok"
         stats = _wait_for(events, "stats", lambda s: s["present"] == before + 1)
         assert stats["vip_present"] == 1
-        greet = _wait_for(events, "greet", lambda g: name in g["greeting"])
-        assert greet["greeting"] == f"Kính chào đồng chí {name}"
+        # The default event's first invitation is an office's: greeted by its office, never "đồng chí Đại diện".
+        assert name == "Đại diện Thường trực Huyện ủy"
+        greet = _wait_for(events, "greet", lambda g: "Thường trực Huyện ủy" in g["greeting"])
+        assert greet["greeting"] == "Kính chào đại biểu Thường trực Huyện ủy"
+        assert greet["title"] is None and greet["organisation"] == "Huyện ủy Bạch Thông"
         assert not any("phone" in key for key in greet)
+        # A named person is greeted with their honorific.
+        from checkin import invitations as cases
+        from checkin.people import PersonFields
+        db = live_server.app.extensions["kiosk.db"]
+        person_id = cases.add_person(db, PersonFields(full_name="Lường Thị Mai", honorific="Bà",
+                                                      title="Hiệu trưởng", organisation="Trường THCS Phủ Thông"), "t")
+        with db.read() as session:
+            from kiosk.storage import invitees as invitee_queries
+            mai_code = invitee_queries.active_code(session, person_id)
+        assert gate.post(live_server.url + "/api/checkin", json={"code": mai_code}, timeout=5).json()["result"] == "ok"
+        mai = _wait_for(events, "greet", lambda g: "Lường Thị Mai" in g["greeting"])
+        assert mai["greeting"] == "Kính chào bà Lường Thị Mai" and mai["title"] == "Hiệu trưởng"
         state = _wait_for(events, "state", lambda s: any(r["name"] == name for r in s.get("roster", [])))
         assert state["roster"][0]["late"] in (True, False)
         # A phone number never reaches a screen, whatever was pushed.

@@ -247,3 +247,68 @@ def test_stt_is_the_row_number_not_the_protocol_rank():
     report = parse_invitees("ds.csv", data, {})
     assert report.ok
     assert [p.protocol_rank for _row, p in report.rows] == [5, 1]
+
+
+def _upload(client, rows, filename="ds.xlsx"):
+    from io import BytesIO
+    return client.post("/admin/invitees/import", data={"file": (BytesIO(xlsx_bytes(rows)), filename)},
+                       content_type="multipart/form-data", follow_redirects=True)
+
+
+def _office_ids(page: str) -> list[int]:
+    return [int(part.split('"')[0]) for part in page.split('name="withdraw" value="')[1:]]
+
+
+def test_an_import_naming_an_offices_people_offers_to_withdraw_the_office_invitation(app, client_as):
+    db = _db(app)
+    client = client_as("admin")
+    named = [["Hoàng Văn Sáng", "Đồng chí", "Trưởng Công an huyện", "Công an huyện Bạch Thông", "", "", "", "", ""],
+             ["Ma Thị Hiền", "Bà", "Giám đốc", "TRUNG TÂM Y TẾ HUYỆN BẠCH THÔNG", "", "", "", "", ""],
+             ["Đinh Văn Lực", "Ông", "Phó Giám đốc", "Trung tâm Y tế huyện Bạch Thông", "", "", "", "", ""],
+             ["Lục Văn Hai", "Ông", "Giáo viên", "Trường Tiểu học Nà Phặc", "", "", "", "", ""]]
+    response = _upload(client, named)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Đã nhập “ds.xlsx”: thêm 4, cập nhật 0." in page
+    with db.read() as session:
+        offices = {p.full_name: p.id for p in session.scalars(select(Invitee).where(
+            Invitee.full_name.in_(["Đại diện Lãnh đạo Công an huyện", "Đại diện Lãnh đạo Trung tâm Y tế huyện"])))}
+    # Listed, each with the people the file names, ticked: one click withdraws both.
+    assert sorted(_office_ids(page)) == sorted(offices.values())
+    assert "Ma Thị Hiền, Đinh Văn Lực" in page and "Hoàng Văn Sáng" in page and "Nà Phặc" not in page
+    police_code = invitations.card_people(db, [offices["Đại diện Lãnh đạo Công an huyện"]])[1][0].code
+    job = response.request.path.split("/")[-1]
+    done = client.post(f"/admin/invitees/import/{job}/offices", data={"withdraw": list(map(str, offices.values()))},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "Đã thu hồi 2 thư mời đại diện đơn vị" in done
+    with db.read() as session:
+        assert all(session.get(Invitee, i).removed_at is not None for i in offices.values())
+    gate = client_as("gate")
+    assert gate.post("/api/checkin", json={"code": police_code}).get_json()["result"] == "revoked"
+    # Offered once: the same job cannot withdraw anything more.
+    again = client.post(f"/admin/invitees/import/{job}/offices", data={"withdraw": "1"}, follow_redirects=True)
+    assert "Đã thu hồi" not in again.get_data(as_text=True)
+
+
+def test_the_organiser_may_keep_office_invitations_and_used_ones_are_never_offered(app, client_as):
+    db = _db(app)
+    client = client_as("admin")
+    with db.read() as session:
+        court = session.scalars(select(Invitee).where(Invitee.full_name == "Đại diện Tòa án Nhân dân huyện")).one().id
+        bank = session.scalars(select(Invitee).where(
+            Invitee.full_name == "Đại diện Kho bạc Nhà nước huyện Bạch Thông")).one().id
+    bank_code = invitations.card_people(db, [bank])[1][0].code
+    assert client_as("gate").post("/api/checkin", json={"code": bank_code}).get_json()["result"] == "ok"
+    rows = [["Vi Văn Tuấn", "Ông", "Chánh án", "Tòa án Nhân dân huyện Bạch Thông", "", "", "", "", ""],
+            ["Bế Thị Lan", "Bà", "Giám đốc", "Kho bạc Nhà nước huyện Bạch Thông", "", "", "", "", ""]]
+    response = _upload(client, rows)
+    page = response.get_data(as_text=True)
+    assert _office_ids(page) == [court]            # the bank's representative is already in: not offered
+    job = response.request.path.split("/")[-1]
+    kept = client.post(f"/admin/invitees/import/{job}/offices", data={}, follow_redirects=True)
+    assert "Giữ nguyên các thư mời đại diện đơn vị" in kept.get_data(as_text=True)
+    with db.read() as session:
+        assert session.get(Invitee, court).removed_at is None
+    # A list that invites the office again alongside its people is taken at its word: nothing offered.
+    again = _upload(client, rows + [["Đại diện Tòa án Nhân dân huyện", "Đồng chí", "", "Tòa án Nhân dân huyện Bạch Thông",
+                                     "", "", "", "", ""]])
+    assert again.status_code == 200 and 'name="withdraw"' not in again.get_data(as_text=True)

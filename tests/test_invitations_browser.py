@@ -51,3 +51,24 @@ def test_export_all_cards_shows_progress_and_downloads_a_pdf(page, live_server):
     with open(download.path(), "rb") as fh:
         assert fh.read(5) == b"%PDF-"
     assert "36 thẻ" in page.locator("#export-text").inner_text()
+
+
+def test_an_import_naming_an_offices_people_offers_one_click_withdrawal(page, live_server, tmp_path):
+    _login_admin(page, live_server)
+    upload = tmp_path / "Danh sách bổ sung.xlsx"
+    upload.write_bytes(xlsx_bytes([
+        ["Hoàng Văn Sáng", "Đồng chí", "Trưởng Công an huyện", "Công an huyện Bạch Thông", "", "", "", "", ""],
+        ["Ma Thị Hiền", "Bà", "Giám đốc", "Trung tâm Văn hóa, Thể thao và Truyền thông huyện Bạch Thông",
+         "", "", "", "", ""]]))
+    page.set_input_files("#import-file", str(upload))
+    page.get_by_role("button", name="Nhập", exact=True).click()
+    page.wait_for_selector("text=Thu hồi thư mời “Đại diện …” của các đơn vị")
+    boxes = page.locator("table.offices input[type=checkbox]")
+    assert boxes.count() == 2 and all(boxes.nth(i).is_checked() for i in range(2))
+    screenshot(page, "admin-import-offices")
+    page.get_by_role("button", name="Thu hồi các thư mời đại diện đã chọn").click()
+    page.wait_for_selector("text=Đã thu hồi 2 thư mời đại diện đơn vị")
+    listing = page.locator("table.invitees").inner_text()
+    assert "Đại diện Lãnh đạo Công an huyện" not in listing and "Đồng chí Hoàng Văn Sáng" in listing
+    # Office invitations still standing are listed as written, never "Đồng chí Đại diện …".
+    assert "Đại diện Thường trực Huyện ủy" in listing and "Đồng chí Đại diện" not in listing

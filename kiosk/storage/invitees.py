@@ -237,6 +237,16 @@ def import_rows(session: Session, event: Event, rows: list, known: dict[tuple[st
     return {"created": len(created), "updated": len(rows) - len(created)}
 
 
+def unused_invitations_named(session: Session, event_id: int, folded_prefix: str) -> list[Invitee]:
+    """Live invitations not yet used whose folded name starts with `folded_prefix` ("dai dien ": an
+    office's invitation), in protocol order."""
+    return list(session.scalars(
+        select(Invitee).join(Invitee.group).where(
+            Invitee.event_id == event_id, Invitee.removed_at.is_(None), Invitee.is_walk_in.is_(False),
+            Invitee.checked_in_at.is_(None), Invitee.search_text.startswith(folded_prefix, autoescape=True))
+        .order_by(*protocol_order())))
+
+
 def log_import(session: Session, filename: str, counts: dict[str, int], actor: str, now: dt.datetime) -> None:
     """One audit line for a whole import."""
     session.add(AuditLog(at=now, actor=actor, action="invitees_imported",

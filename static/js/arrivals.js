@@ -35,7 +35,7 @@
     body.innerHTML = "";
     list.forEach(function (p) {
       var tr = document.createElement("tr");
-      var who = cell(tr, [p.honorific, p.full_name].filter(Boolean).join(" ") + (p.vip ? " ★" : ""));
+      var who = cell(tr, p.addressed + (p.vip ? " ★" : ""));
       if (p.title) { var small = document.createElement("div"); small.className = "muted small"; small.textContent = p.title; who.appendChild(small); }
       cell(tr, p.organisation);
       var phone = cell(tr, "");

@@ -98,7 +98,7 @@
 
   function personLine(person) {
     var li = el("li", person.late ? "late" : "");
-    li.appendChild(el("span", "who", [person.honorific, person.name].filter(Boolean).join(" ")));
+    li.appendChild(el("span", "who", person.addressed));
     var role = [person.title, person.organisation].filter(Boolean).join(", ");
     if (person.substitute_for) role += (role ? " " : "") + "(thay " + person.substitute_for + ")";
     if (role) li.appendChild(el("span", "role", role));

@@ -219,7 +219,7 @@
     results.forEach(function (p) {
       var li = document.createElement("li");
       li.innerHTML = '<div class="who"><div class="name"></div><div class="meta"></div></div><div class="act"></div>';
-      li.querySelector(".name").textContent = [p.honorific, p.full_name].filter(Boolean).join(" ") + (p.vip ? " ★" : "");
+      li.querySelector(".name").textContent = p.addressed + (p.vip ? " ★" : "");
       li.querySelector(".meta").textContent = [p.title, p.organisation, p.group, p.seat,
         p.phone_tail ? "ĐT …" + p.phone_tail : null, p.substitute_name ? "Đi thay: " + p.substitute_name : null]
         .filter(Boolean).join(" · ");

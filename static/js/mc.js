@@ -221,7 +221,7 @@
       var fresh = document.createDocumentFragment();
       (Array.isArray(roster) ? roster : []).forEach(function (person) {
         var li = el("li", person.late ? "late" : "");
-        li.appendChild(el("b", null, [person.honorific, person.name].filter(Boolean).join(" ")));
+        li.appendChild(el("b", null, person.addressed));
         var role = [person.title, person.organisation].filter(Boolean).join(", ");
         if (role) li.appendChild(document.createTextNode(" — " + role));
         if (person.substitute_for) li.appendChild(el("span", "sub", " (đi thay " + person.substitute_for + ")"));
