@@ -12,7 +12,7 @@ HONORIFICS = ("Đồng chí", "Ông", "Bà", "Ông/Bà", "Thầy", "Cô", "Anh",
 LIMITS = {"full_name": (200, "Họ và tên"), "honorific": (40, "Danh xưng"), "title": (300, "Chức vụ"),
           "organisation": (300, "Đơn vị"), "seat": (100, "Khu vực/ghế"), "note": (500, "Ghi chú")}
 MAX_RANK = 1_000_000
-_PHONE_JUNK = re.compile(r"[\s.\-()/]")
+_PHONE_JUNK = re.compile(r"[\s.\-()/–]")
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
@@ -30,8 +30,19 @@ class PersonError(ValueError):
         return "; ".join(f"{p.column}: {p.message}" for p in self.problems)
 
 
+# The 11-digit mobile prefixes Vietnam retired in 2018 and what they became: office lists are older than that.
+OLD_MOBILE_PREFIXES = {
+    "162": "32", "163": "33", "164": "34", "165": "35", "166": "36", "167": "37", "168": "38", "169": "39",
+    "120": "70", "121": "79", "122": "77", "126": "76", "128": "78",
+    "123": "83", "124": "84", "125": "85", "127": "81", "129": "82",
+    "186": "56", "188": "58", "199": "59"}
+PHONE_RULE = "di động 10 chữ số như 0912 345 678, máy bàn 11 chữ số như 0204 3870 123"
+
+
 def normalise_phone(value: object) -> str | None:
-    """A Vietnamese phone number as 0xxxxxxxxx (from +84, 84, spaces, dots, or Excel's lost zero)."""
+    """A Vietnamese phone number, digits only with its leading 0: a mobile 0xxxxxxxxx (10 digits) or a
+    landline 02xxxxxxxxx (11 digits), from +84/0084/84 forms, spaces, dots, brackets, the zero Excel
+    dropped, or a pre-2018 01xx mobile number."""
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
@@ -39,16 +50,33 @@ def normalise_phone(value: object) -> str | None:
     text = _PHONE_JUNK.sub("", nfc(str(value)))
     if not text:
         return None
-    if text.startswith("+84"):
-        text = "0" + text[3:]
-    elif text.startswith("84") and len(text) == 11:
-        text = "0" + text[2:]
-    elif len(text) == 9 and text.isdigit() and not text.startswith("0"):
-        text = "0" + text  # Excel stored the number as a number and dropped the leading zero
-    if not (text.isascii() and text.isdigit() and len(text) == 10 and text.startswith("0")):
+    national = _national_number(text)
+    if national is None:
         shown = clean_text(value, 40)
-        raise PersonError("Điện thoại", f"số điện thoại “{shown}” không hợp lệ (cần 10 chữ số, bắt đầu bằng 0).")
-    return text
+        raise PersonError("Điện thoại", f"số điện thoại “{shown}” không hợp lệ ({PHONE_RULE}).")
+    return "0" + national
+
+
+def _national_number(text: str) -> str | None:
+    """The number after the trunk 0 (9 digits for a mobile, 10 for a landline), or None if it is neither."""
+    if not (text.lstrip("+").isascii() and text.lstrip("+").isdigit()):
+        return None
+    for prefix in ("+84", "0084"):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+            break
+    else:
+        if text.startswith("84") and len(text) in (11, 12):
+            text = text[2:]
+    if text.startswith("0"):
+        text = text[1:]          # otherwise Excel stored the number as a number and dropped the zero
+    if len(text) == 10 and text[:3] in OLD_MOBILE_PREFIXES:
+        text = OLD_MOBILE_PREFIXES[text[:3]] + text[3:]
+    if len(text) == 9 and text[0] in "35789":
+        return text              # mobile: 03x, 05x, 07x, 08x, 09x
+    if len(text) == 10 and text[0] == "2":
+        return text              # landline: 02 + area code + subscriber, 11 digits in all
+    return None
 
 
 @dataclass

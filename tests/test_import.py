@@ -141,16 +141,39 @@ def test_reimport_of_an_edited_list_updates_and_never_duplicates(app):
     assert codes == [old_code]  # the printed card stays valid
 
 
-@pytest.mark.parametrize("raw,phone", [("0912345678", "0912345678"), ("+84 912 345 678", "0912345678"),
-                                       ("84912345678", "0912345678"), (912345678, "0912345678"),
-                                       ("091.234.5678", "0912345678"), ("", None), (None, None)])
+@pytest.mark.parametrize("raw,phone", [
+    # Mobiles: 10 digits, every network's prefix, however the office typed them.
+    ("0912345678", "0912345678"), ("+84 912 345 678", "0912345678"), ("84912345678", "0912345678"),
+    ("0084 912 345 678", "0912345678"), ("(+84) 386-123-456", "0386123456"), (912345678, "0912345678"),
+    (912345678.0, "0912345678"), ("091.234.5678", "0912345678"), ("0523 456 789", "0523456789"),
+    ("0703456789", "0703456789"), ("0856 789 012", "0856789012"),
+    # Landlines: 11 digits, 02 + area code (Bắc Kạn 0209, Hà Nội 024).
+    ("0204 3870 123", "02043870123"), ("0209.3870.123", "02093870123"), ("+84 24 3825 1234", "02438251234"),
+    ("842093870123", "02093870123"), (2093870123, "02093870123"), ("(0209) 3 870 123", "02093870123"),
+    # A pre-2018 mobile number in an old list becomes today's.
+    ("0168 912 3456", "0389123456"), ("01239876543", "0839876543"), ("+84 1222 333 444", "0772333444"),
+    ("", None), (None, None), ("  ", None)])
 def test_phone_numbers_are_normalised(raw, phone):
     assert normalise_phone(raw) == phone
 
 
-def test_bad_phone_is_refused_in_vietnamese():
-    with pytest.raises(PersonError, match="không hợp lệ"):
-        normalise_phone("0912")
+@pytest.mark.parametrize("raw", ["0912", "09123456789", "0112345678", "0612345678", "02093870",
+                                 "020938701234", "1900 1234", "0912345678 / 0987654321", "091234567a",
+                                 "+1 212 555 0100", "٠٩١٢٣٤٥٦٧٨", "+84"])
+def test_bad_phone_is_refused_in_vietnamese(raw):
+    with pytest.raises(PersonError) as refused:
+        normalise_phone(raw)
+    assert "không hợp lệ" in refused.value.message and "0204 3870 123" in refused.value.message
+
+
+def test_a_landline_imports_and_is_found_by_its_last_digits(app, client_as):
+    db = _db(app)
+    report = invitations.check_import(db, "ds.csv", csv_bytes(
+        [["Triệu Văn Hùng", "Ông", "Chánh Văn phòng", "Văn phòng Huyện ủy", "", "", "", "0209 3870 123", ""]]))
+    assert report.ok and report.rows[0][1].phone == "02093870123"
+    invitations.apply_import(db, report, False, "test")
+    found = client_as("gate").get("/api/delegates?q=0123").get_json()["results"]
+    assert [p["full_name"] for p in found] == ["Triệu Văn Hùng"]
 
 
 def test_template_has_vietnamese_headers_and_the_events_groups(app, client_as):
