@@ -118,7 +118,7 @@ def build(db: Database, now: dt.datetime) -> Report:
                 by_method.get(METHODS.get(gift.method, gift.method), 0) + gift.amount_vnd
         ledger.rows.append([gift.receipt_no, _local(gift.created_at, zone), gift.donor_name, gift.organisation,
                             gift.amount_vnd, METHODS.get(gift.method, gift.method), gift.note,
-                            getattr(gift, "cashier_name", None) or gift.cashier,
+                            gift.cashier_name,   # the person; never the role key
                             "Đã huỷ" if gift.voided_at else "", gift.void_reason, gift.reprint_count])
     ledger.totals = ["Tổng (không tính biên nhận đã huỷ)", None, None, None, total, None, None, None, None, None, None]
 

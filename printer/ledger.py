@@ -16,6 +16,7 @@ from .money import MAX_AMOUNT
 METHODS = {"cash": "Tiền mặt", "transfer": "Chuyển khoản"}
 MAX_NAME = 200
 MAX_NOTE = 500
+MAX_COLLECTOR = 80
 MIN_VOID_REASON = 3
 RECENT_DONORS_ON_SCREEN = 12
 # Screens (which anyone can watch) show the fund in steps: the total and the names change only after three
@@ -26,6 +27,7 @@ PUBLISH_EVERY = 3
 MESSAGES = {
     "bad_request": "Yêu cầu không hợp lệ.",
     "donor_required": "Chưa nhập tên người (hoặc đơn vị) ủng hộ.",
+    "collector_required": "Chưa có tên người thu tiền: hãy nhập tên người thu trước khi in biên nhận.",
     "too_long": "Nội dung nhập quá dài.",
     "amount_required": "Chưa nhập số tiền.",
     "amount_not_integer": "Số tiền phải là một số nguyên đồng.",
@@ -81,8 +83,14 @@ def _text(value, limit: int, required: bool = False, code: str = "bad_request") 
     return text or None
 
 
-def validate_donation(body: dict) -> DonationInput:
-    """Check a `POST /api/donations` body; raise LedgerError with the first problem found."""
+def collector_name(value) -> str:
+    """The person collecting at the desk ("Người thu"), as printed under the signature; required."""
+    return _text(value, MAX_COLLECTOR, required=True, code="collector_required")
+
+
+def validate_donation(body: dict, collector: str | None = None) -> DonationInput:
+    """Check a `POST /api/donations` body; raise LedgerError with the first problem found. The collector
+    is the body's `cashier_name`, else the desk session's (`collector`): a receipt never prints without."""
     if not isinstance(body, dict):
         raise LedgerError("bad_request")
     donor = _text(body.get("donor_name"), MAX_NAME, required=True, code="donor_required")
@@ -105,6 +113,8 @@ def validate_donation(body: dict) -> DonationInput:
     request_id = body.get("request_id")
     if request_id is not None and (not isinstance(request_id, str) or not 8 <= len(request_id) <= 64):
         raise LedgerError("bad_request")
+    cashier = body.get("cashier_name")
+    cashier = collector_name(cashier if isinstance(cashier, str) and nfc(cashier) else collector)
     return DonationInput(
         donor_name=donor,
         organisation=_text(body.get("organisation"), MAX_NAME),
@@ -112,7 +122,7 @@ def validate_donation(body: dict) -> DonationInput:
         method=method,
         note=_text(body.get("note"), MAX_NOTE),
         show_on_screen=show,
-        cashier_name=_text(body.get("cashier_name"), 80),
+        cashier_name=cashier,
         request_id=request_id,
     )
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 
-from flask import abort, current_app, jsonify, render_template, request, send_file
+from flask import abort, current_app, jsonify, render_template, request, send_file, session
 
 from display.push import schedule_broadcast
 from kiosk import auth
@@ -14,6 +14,7 @@ from . import bp, desk, export, ledger
 from .money import MoneyError, describe_amount, parse_amount
 
 WAIT_FOR_PRINT = 2.0  # seconds a save waits for its receipt, so the answer usually has the outcome
+COLLECTOR = "collector_name"  # in the desk's login session: who is collecting, asked once per login
 
 
 def _db():
@@ -56,7 +57,8 @@ def _after_queue(job: dict | None) -> dict | None:
 def desk_page():
     settings = _settings()
     return render_template("printer/desk.html", printer=desk.printer_view(_db(), settings, _queue()),
-                           widths=(384, 512, 576), view=desk.ledger_view(_db(), settings, limit=12))
+                           widths=(384, 512, 576), view=desk.ledger_view(_db(), settings, limit=12),
+                           collector=session.get(COLLECTOR))
 
 
 @bp.get("/donations/ledger", endpoint="ledger")
@@ -134,11 +136,23 @@ def api_parse_amount():
         return auth.api_error(exc.code, 400, exc.message)
 
 
+@bp.post("/api/desk/collector")
+@auth.requires_role("cashier")
+def api_collector():
+    """Who collects at this desk until logout: printed as "Người thu" on every receipt."""
+    try:
+        name = ledger.collector_name(_body().get("name"))
+    except ledger.LedgerError as exc:
+        return _error(exc)
+    session[COLLECTOR] = name
+    return jsonify({"collector_name": name})
+
+
 @bp.post("/api/donations")
 @auth.requires_role("cashier")
 def api_create():
     try:
-        data = ledger.validate_donation(request.get_json(silent=True))
+        data = ledger.validate_donation(request.get_json(silent=True), session.get(COLLECTOR))
     except ledger.LedgerError as exc:
         return _error(exc)
     donation, job, created = desk.record(_db(), _settings(), data, auth.current_role(), utcnow())

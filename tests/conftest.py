@@ -40,12 +40,20 @@ def client(app):
     return app.test_client()
 
 
-def login(client, role: str) -> str:
-    """Log a test client in as `role`; return the CSRF token and set it as a default header."""
+# The donation desk asks who collects once per login, as a treasurer's first step (printer/views.py).
+COLLECTOR = "Hoàng Thị Lan"
+
+
+def login(client, role: str, collector: str | None = COLLECTOR) -> str:
+    """Log a test client in as `role`; return the CSRF token and set it as a default header. A cashier
+    also names the collector, as the desk asks at once (collector=None leaves it unasked)."""
     response = client.post("/api/login", json={"role": role, "pin": PINS[role]})
     assert response.status_code == 200, response.get_json()
     token = response.get_json()["csrf_token"]
     client.environ_base["HTTP_X_CSRFTOKEN"] = token
+    if role in ("cashier", "admin") and collector:
+        answer = client.post("/api/desk/collector", json={"name": collector})
+        assert answer.status_code == 200, answer.get_json()
     return token
 
 

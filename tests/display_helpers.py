@@ -11,7 +11,7 @@ import socketio as socketio_client
 from checkin import naming
 from display.push import register_state_part
 
-from .conftest import PINS
+from .conftest import COLLECTOR, PINS
 
 ROSTER = [
     {"honorific": "Đồng chí", "name": "Hoàng Văn Bình", "title": "Phó Bí thư Thường trực Huyện ủy",
@@ -72,6 +72,8 @@ class Staff:
         response = self.http.post(f"{base_url}/api/login", json={"role": role, "pin": PINS[role]}, timeout=5)
         assert response.status_code == 200, response.text
         self.http.headers["X-CSRFToken"] = response.json()["csrf_token"]
+        if role in ("cashier", "admin"):
+            self.post("/api/desk/collector", {"name": COLLECTOR}).raise_for_status()
 
     def post(self, path: str, body: dict | None = None) -> requests.Response:
         return self.http.post(self.base_url + path, json=body or {}, timeout=10)

@@ -6,7 +6,7 @@ import time
 import requests
 import socketio as socketio_client
 
-from .conftest import PINS
+from .conftest import COLLECTOR, PINS
 from .gate_helpers import first_non_vip, invitations
 
 
@@ -14,6 +14,8 @@ def _login(url: str, role: str) -> requests.Session:
     http = requests.Session()
     token = http.post(url + "/api/login", json={"role": role, "pin": PINS[role]}, timeout=5).json()["csrf_token"]
     http.headers["X-CSRFToken"] = token
+    if role in ("cashier", "admin"):
+        http.post(url + "/api/desk/collector", json={"name": COLLECTOR}, timeout=5).raise_for_status()
     return http
 
 

@@ -19,6 +19,7 @@ CALLS = [
     ("post", "/api/printer/check", None),
     ("post", "/api/printer/calibration", {"dots": 384}),
     ("get", "/api/money/parse?text=500k", None),
+    ("post", "/api/desk/collector", {"name": "Hoàng Thị Lan"}),
 ]
 PAGES = ["/donations", "/donations/ledger", "/donations/ledger/export.csv", "/donations/ledger/export.xlsx",
          "/donations/receipts/KH-2023-0001.png"]

@@ -13,7 +13,7 @@ from kiosk.storage import donations as store
 from kiosk.storage import utcnow
 from printer import desk, ledger
 
-from .conftest import login
+from .conftest import COLLECTOR, login
 
 GIFT = {"donor_name": "Nguyễn Văn An", "amount_vnd": 500_000}
 
@@ -73,7 +73,7 @@ def test_a_crash_while_saving_leaves_no_gap_and_no_half_record(app, client_as, m
     def power_cut(*args, **kwargs):
         raise RuntimeError("power cut after the number was taken")
     monkeypatch.setattr(store, "add_job", power_cut)
-    data = ledger.validate_donation({**GIFT, "donor_name": "Lost"})
+    data = ledger.validate_donation({**GIFT, "donor_name": "Lost"}, COLLECTOR)
     with pytest.raises(RuntimeError):
         desk.record(db, settings, data, "cashier", utcnow())
     monkeypatch.undo()
@@ -165,7 +165,7 @@ def test_void_keeps_the_number_and_the_row_and_prints_nothing(app, client_as):
 def test_voiding_cancels_a_receipt_still_waiting_to_print(app, client_as):
     cashier = client_as("cashier")
     db, settings = app.extensions["kiosk.db"], app.extensions["printer.settings"]
-    data = ledger.validate_donation(GIFT)
+    data = ledger.validate_donation(GIFT, COLLECTOR)
     donation, job, _ = desk.record(db, settings, data, "cashier", utcnow())  # queued, worker not woken
     cashier.post(f"/api/donations/{donation['receipt_no']}/void", json={"reason": "Khách đổi ý"})
     app.extensions["printer.queue"].process(job["job_id"])

@@ -111,12 +111,48 @@
     parseTimer = setTimeout(parseAmount, 120);
   });
 
-  // --- Saving -------------------------------------------------------------------------------------
-  const cashierInput = $("cashier_name");
-  try { cashierInput.value = localStorage.getItem(CASHIER_KEY) || ""; } catch (err) { /* private mode */ }
-  cashierInput.addEventListener("change", () => {
-    try { localStorage.setItem(CASHIER_KEY, cashierInput.value.trim()); } catch (err) { /* ignore */ }
+  // --- Who collects ("Người thu"): asked once per login, kept by the server with the login ---------------
+  const collector = $("collector");
+  const collectorDialog = $("collector-dialog");
+  const collectorInput = $("collector-input");
+
+  function askCollector() {
+    // This device's last collector is offered, never assumed: the desk may have changed hands.
+    let last = "";
+    try { last = localStorage.getItem(CASHIER_KEY) || ""; } catch (err) { /* private mode */ }
+    collectorInput.value = collector.dataset.name || last;
+    $("collector-error").hidden = true;
+    if (!collectorDialog.open) collectorDialog.showModal();
+    collectorInput.select();
+  }
+
+  $("collector-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const name = collectorInput.value.trim();
+    const error = $("collector-error");
+    if (!name) {
+      error.textContent = "Hãy nhập họ và tên người thu tiền.";
+      error.hidden = false;
+      return collectorInput.focus();
+    }
+    const res = await api("POST", "/api/desk/collector", { name });
+    if (!res.ok) {
+      error.textContent = res.data.message || "Không lưu được tên người thu. Thử lại.";
+      error.hidden = false;
+      return;
+    }
+    collector.dataset.name = res.data.collector_name;
+    $("collector-name").textContent = res.data.collector_name;
+    try { localStorage.setItem(CASHIER_KEY, res.data.collector_name); } catch (err) { /* ignore */ }
+    collectorDialog.close();
+    formError(null);
+    $("donor_name").focus();
   });
+  $("collector-cancel").addEventListener("click", () => collectorDialog.close());
+  $("collector-change").addEventListener("click", askCollector);
+  if (!collector.dataset.name) askCollector();
+
+  // --- Saving -------------------------------------------------------------------------------------
 
   function formError(message, focus) {
     const box = $("form-error");
@@ -128,6 +164,7 @@
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (saving) return; // one save at a time; the request id also guards the server side
+    if (!collector.dataset.name) return askCollector();
     const donor = $("donor_name").value.trim();
     if (!donor) return formError("Chưa nhập tên người (hoặc đơn vị) ủng hộ.", $("donor_name"));
     clearTimeout(parseTimer);
@@ -146,17 +183,16 @@
         method: form.querySelector('input[name="method"]:checked').value,
         note: $("note").value.trim() || null,
         show_on_screen: $("show_on_screen").checked,
-        cashier_name: cashierInput.value.trim() || null,
         request_id: requestId,
       };
       saveButton.textContent = "Đang lưu…";
       const res = await api("POST", "/api/donations", body);
       if (!res.ok) {
+        if (res.data.error === "collector_required") askCollector();
         return formError(res.data.message || "Không lưu được. Thử lại.", null);
       }
       requestId = newRequestId();
       form.reset();
-      cashierInput.value = body.cashier_name || "";
       parsed = { text: null, amount: null, pending: null };
       showReadback("empty", null, "Gõ số có dấu chấm, hoặc viết tắt: 500k, 1,5tr, 2 triệu.");
       showDonation(res.data, res.data.print);
@@ -190,7 +226,9 @@
       el("b", {}, donation.donor_name), donation.organisation ? " — " + donation.organisation : null,
       el("br"), el("span", { class: "amount" }, donation.amount_label), " · " + donation.method_label + " · " + donation.created_label,
       el("br"), el("span", { class: "muted" }, donation.amount_words),
-      donation.reprint_count ? el("span", { class: "muted" }, " · đã in lại " + donation.reprint_count + " lần") : null));
+      donation.reprint_count ? el("span", { class: "muted" }, " · đã in lại " + donation.reprint_count + " lần") : null,
+      donation.cashier_name ? el("br") : null,
+      donation.cashier_name ? el("span", { class: "muted" }, "Người thu: " + donation.cashier_name) : null));
     $("reprint").disabled = donation.voided;
     $("void").disabled = donation.voided;
     const info = $("void-info");
