@@ -19,6 +19,8 @@ CALIBRATIONS_PER_WINDOW = 5
 CALIBRATION_WINDOW = dt.timedelta(minutes=10)
 JOB_LABELS = {"queued": "Đang chờ in", "printing": "Đang in", "done": "Đã in", "failed": "In lỗi",
               "cancelled": "Đã hủy lệnh in"}
+# In preview mode nothing reaches paper: the desk must never say "Đã in" to a donor waiting for a receipt.
+PREVIEW_DONE = "Đã lưu bản xem trước"
 KIND_LABELS = {"receipt": "Biên nhận", "copy": "Bản sao", "calibration": "In thử khổ giấy"}
 
 
@@ -89,9 +91,10 @@ def job_renderer(settings: PrintSettings):
 def describe_job(job, settings: PrintSettings, receipt_no: str | None = None) -> dict:
     """A print job as JSON for the desk."""
     preview = settings.target.kind == "preview" and job.status == "done"
+    label = PREVIEW_DONE if job.status == "done" and job.printer == device.PREVIEW else JOB_LABELS.get(job.status, job.status)
     return {
         "job_id": job.id, "kind": job.kind, "kind_label": KIND_LABELS.get(job.kind, job.kind),
-        "status": job.status, "status_label": JOB_LABELS.get(job.status, job.status),
+        "status": job.status, "status_label": label, "previewed": job.printer == device.PREVIEW,
         "error": job.error_code, "message": job.error or job.warning, "warning": job.warning,
         "attempts": job.attempts, "copy_no": job.copy_no, "paper_dots": job.paper_dots,
         "receipt_no": receipt_no, "printer": job.printer,

@@ -14,6 +14,7 @@ from PIL import Image
 
 log = logging.getLogger(__name__)
 
+PREVIEW = "preview"   # the target name of preview mode, also stored on its print jobs
 KINDS = ("preview", "tcp", "usb", "serial", "file", "cups", "win32")
 ANSWERS_STATUS = {"tcp", "usb", "serial"}  # spoolers and device files are one-way
 DEFAULT_TIMEOUT = 3.0

@@ -115,7 +115,7 @@ class PrintQueue:
             log.warning("print job %s failed: %s", job_id, error.code)
             self._set_state(error.code, error.message, now)
         else:
-            done = "Đã lưu ảnh xem trước (chưa nối máy in)." if self.target.kind == "preview" else "In xong."
+            done = "Đã lưu bản xem trước (chưa nối máy in)." if self.target.kind == "preview" else "In xong."
             self._set_state("near_end" if warning else "ok", warning or done, now)
         with self._finished:
             self._finished.notify_all()

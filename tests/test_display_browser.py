@@ -99,6 +99,20 @@ def test_mc_presses_space_and_the_projector_follows_within_a_second(open_page, l
     screenshot(projector, "display-projector-item2")
 
 
+def test_an_mc_error_goes_once_the_next_action_succeeds(open_page, live_server):
+    mc = login_mc(open_page(1366, 900), live_server.url)
+    toast = mc.locator("#mc-toast")
+    # The Wi-Fi drops for one click: the MC is told.
+    mc.route("**/api/agenda/next", lambda route: route.abort(), times=1)
+    mc.keyboard.press(" ")
+    toast.wait_for(state="visible")
+    assert toast.inner_text().startswith("Không gửi được lệnh tới máy chủ")
+    # The next click lands: the message is no longer true and goes at once (not seconds later).
+    mc.keyboard.press(" ")
+    mc.wait_for_function("() => kioskMc.state().current_index === 0")
+    assert toast.is_hidden()
+
+
 def test_a_held_down_key_advances_one_item(open_page, live_server):
     mc = login_mc(open_page(), live_server.url)
     mc.keyboard.down(" ")

@@ -79,6 +79,7 @@ def test_the_fake_printer_gets_the_rendered_receipt_pixel_for_pixel_with_a_worki
     donation = save_and_wait(app, client)
     job = donation["jobs"][0]
     assert job["status"] == "done" and job["attempts"] == 1 and job["message"] is None
+    assert job["status_label"] == "Đã in" and not job["previewed"]
 
     assert len(printer.connections) == 1
     conn = printer.connections[0]
@@ -254,6 +255,11 @@ def test_preview_writes_the_png_and_the_exact_bytes(make_app):
     donation = save_and_wait(app, client)
     job = donation["jobs"][0]
     assert job["status"] == "done" and job["preview_png"] and job["preview_bin"]
+    # Nothing reached paper: the desk, its list and the ledger never say "Đã in".
+    assert job["status_label"] == "Đã lưu bản xem trước" and job["previewed"]
+    assert client.get("/api/donations").get_json()["donations"][0]["print"]["status_label"] == "Đã lưu bản xem trước"
+    assert "Đã in<" not in client.get("/donations/ledger").get_data(as_text=True)
+    assert client.get("/api/printer").get_json()["state"]["message"].startswith("Đã lưu bản xem trước")
     folder = Path(app.config["KIOSK_DATA_DIR"]) / "receipts"
     assert sorted(p.name for p in folder.iterdir()) == ["KH-2023-0001.bin", "KH-2023-0001.png"]
     from .printer_fakes import EscPosParser

@@ -145,7 +145,7 @@
     $("collector-name").textContent = res.data.collector_name;
     try { localStorage.setItem(CASHIER_KEY, res.data.collector_name); } catch (err) { /* ignore */ }
     collectorDialog.close();
-    formError(null);
+    succeeded();
     $("donor_name").focus();
   });
   $("collector-cancel").addEventListener("click", () => collectorDialog.close());
@@ -159,6 +159,14 @@
     box.hidden = !message;
     box.textContent = message || "";
     if (focus) focus.focus();
+  }
+
+  // After an action the treasurer took succeeds, earlier failure messages are no longer true (the server
+  // is reachable, the printer answered): they go, so nobody reads an old "Mất kết nối" as the latest news.
+  function succeeded() {
+    formError(null);
+    const calibration = $("calibration-result");
+    if (calibration.dataset.kind === "error") { calibration.replaceChildren(); delete calibration.dataset.kind; }
   }
 
   form.addEventListener("submit", async (event) => {
@@ -192,6 +200,7 @@
         return formError(res.data.message || "Không lưu được. Thử lại.", null);
       }
       requestId = newRequestId();
+      succeeded();
       form.reset();
       parsed = { text: null, amount: null, pending: null };
       showReadback("empty", null, "Gõ số có dấu chấm, hoặc viết tắt: 500k, 1,5tr, 2 triệu.");
@@ -251,7 +260,7 @@
     }
     box.dataset.status = job.status;
     let label = job.kind_label + ": " + job.status_label;
-    if (job.status === "done" && job.preview_png) label = job.kind_label + ": đã lưu ảnh xem trước (chưa nối máy in)";
+    if (job.status === "done" && job.previewed) label += " (chưa nối máy in)";
     box.append(el("b", {}, label));
     if (job.message) box.append(el("span", { class: "message" }, job.message));
     if (job.retryable) {
@@ -276,7 +285,8 @@
 
   async function openReceipt(receiptNo) {
     const res = await api("GET", "/api/donations/" + encodeURIComponent(receiptNo));
-    if (!res.ok) return;
+    if (!res.ok) return statusMessage(res.data.message);
+    succeeded();
     const jobs = res.data.jobs || [];
     showDonation(res.data, jobs.length ? jobs[jobs.length - 1] : null);
   }
@@ -287,6 +297,7 @@
     const res = await api("POST", "/api/donations/" + encodeURIComponent(current.receipt_no) + "/reprint");
     $("reprint").disabled = false;
     if (!res.ok) return statusMessage(res.data.message);
+    succeeded();
     showDonation(res.data, res.data.print);
     refreshLists();
   });
@@ -294,6 +305,7 @@
   async function retryJob(jobId) {
     const res = await api("POST", "/api/print-jobs/" + jobId + "/retry");
     if (!res.ok) return statusMessage(res.data.message);
+    succeeded();
     if (currentJob && currentJob.job_id === jobId) showJob(res.data.print);
     refreshPrinter();
     refreshLists();
@@ -326,6 +338,7 @@
       return;
     }
     dialog.close();
+    succeeded();
     showDonation(res.data, null);
     refreshLists();
   });
@@ -397,7 +410,9 @@
     $("printer-state").textContent = "Đang hỏi máy in…";
     const res = await api("POST", "/api/printer/check");
     button.disabled = false;
-    if (res.ok) renderPrinter(res.data);
+    if (!res.ok) { $("printer-state").textContent = res.data.message || "Không hỏi được máy in."; return; }
+    succeeded();
+    renderPrinter(res.data);
   });
 
   $("calibration-form").addEventListener("submit", async (event) => {
@@ -406,7 +421,8 @@
     out.textContent = "Đang in thử…";
     const res = await api("POST", "/api/printer/calibration", { dots: parseInt($("calibration-dots").value, 10) });
     out.replaceChildren();
-    if (!res.ok) { out.textContent = res.data.message; return; }
+    if (!res.ok) { out.textContent = res.data.message; out.dataset.kind = "error"; return; }
+    succeeded();
     const job = res.data.print;
     out.append(el("b", {}, job.status_label), job.message ? " — " + job.message : "");
     if (job.preview_png) out.append(el("img", { src: job.preview_png + "?v=" + Date.now(), alt: "Thước đo khổ giấy", class: "calibration-preview" }));

@@ -140,6 +140,12 @@
     toastTimer = setTimeout(function () { box.hidden = true; }, 6000);
   }
 
+  // An error said before is no longer true once an action succeeds (the link is back, the index is fresh).
+  function clearErrorToast() {
+    var box = document.getElementById("mc-toast");
+    if (box.dataset.kind === "error") { box.hidden = true; clearTimeout(toastTimer); }
+  }
+
   function setPending(rev) {
     pending = rev;
     root.dataset.pending = rev === null ? "0" : "1";
@@ -162,7 +168,7 @@
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (body) {
         if (response.status === 401) window.location.href = "/login?role=mc&next=/mc";
-        else if (response.ok) accept(body);
+        else if (response.ok) { clearErrorToast(); accept(body); }
         else {
           if (body.state) accept(body.state);        // a stale click shows what is true now
           toast(body.message || "Không thực hiện được thao tác.", "error");
