@@ -41,27 +41,34 @@ def donations_summary(app: Flask) -> dict:
             "over_time": [{"slot": slot, "total_vnd": over_time[slot]} for slot in sorted(over_time)]}
 
 
-def programme_summary(app: Flask) -> list[dict]:
-    """Each item's planned time and, once it ran, its actual start."""
+def programme_summary(app: Flask, now: dt.datetime | None = None) -> list[dict]:
+    """Each item's planned time and, once it ran, its actual start and how late it began: measured, like
+    the MC page, against the plan moved to the day the programme is run (a rehearsal, a laptop whose
+    date is not the event's), in Vietnamese units ("chậm 14 phút")."""
+    from display import timing
     from display.push import load
     with app.extensions["kiosk.db"].read() as session:
         event, agenda, show = load(session)
     zone = ZoneInfo(event.timezone)
+    slots = [timing.Slot(item.planned_start, item.planned_end) for item in agenda]
+    shift = timing.plan_shift(slots, show, event.timezone, now or utcnow())
     rows = []
     for index, item in enumerate(agenda):
         run = show.runs.get(item.id)
         planned = item.planned_start.astimezone(zone)
-        late = round((run.started_at - item.planned_start).total_seconds() / 60) if run else None
+        late = run.started_at - (item.planned_start + shift) if run else None
         rows.append({"no": index + 1, "content": item.content, "planned": format_time(planned),
                      "actual": format_time(run.started_at.astimezone(zone)) if run else None,
-                     "late_minutes": late, "current": index == show.current_index})
+                     "late_minutes": round(late.total_seconds() / 60) if run else None,
+                     "late_label": timing.drift_label(late) if run else None,
+                     "current": index == show.current_index})
     return rows
 
 
 def snapshot(app: Flask) -> dict:
     """Everything the dashboard shows, computed now."""
     from checkin import checkins
-    from display.push import screen_list
+    from display.push import current_timing, screen_list
 
     db = app.extensions["kiosk.db"]
     printer = None
@@ -75,6 +82,7 @@ def snapshot(app: Flask) -> dict:
                           "organisation": p["organisation"], "phone": p["phone"]} for p in missing_vips],
         "donations": donations_summary(app),
         "programme": programme_summary(app),
+        "programme_timing": current_timing(app),   # the MC page's drift and projected end, computed alike
         "printer": printer,
         "screens": screen_list(app),
         "backup": last_backup(app),

@@ -45,3 +45,49 @@ def test_report_pages_render_and_print_to_a4(page, live_server):
         document[index].render(scale=1.5).to_pil().save(ARTIFACTS / f"report-print-{index + 1}.png")
     assert 1 <= len(document) <= 2
     document.close()
+
+
+def _run_programme_today(app, minutes_late: int) -> None:
+    """Every item started `minutes_late` after its planned time of day, today (not the event's date)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from display import push
+    from display import show as sm
+    from kiosk.storage import show as show_queries
+    from kiosk.storage import utcnow
+    db = app.extensions["kiosk.db"]
+    with db.write() as session:
+        event, agenda, _show = push.load(session)
+        zone = ZoneInfo(event.timezone)
+        today = utcnow().astimezone(zone).date()
+        ids, show = [item.id for item in agenda], sm.Show()
+        for item in agenda:
+            planned = item.planned_start.astimezone(zone)
+            on_today = dt.datetime.combine(today, planned.time(), tzinfo=zone)
+            show = sm.next_item(show, ids, on_today + dt.timedelta(minutes=minutes_late))
+        show_queries.write_show(session, event.id, sm.to_record(show), utcnow())
+    push.broadcast_state(app)
+
+
+def test_dashboard_and_mc_page_agree_on_the_delay_of_a_programme_run_on_another_day(page, browser, live_server):
+    # The laptop's date is not the event's (a rehearsal, a clock never set): delay is still minutes.
+    _run_programme_today(live_server.app, 14)
+    _admin(page, live_server, "/admin")
+    rows = page.locator("#d-programme tbody tr")
+    rows.first.wait_for()
+    actual = [rows.nth(i).locator("td").nth(2).inner_text() for i in range(rows.count())]
+    assert all(text.split("\n")[-1] == "chậm 14 phút" for text in actual), actual
+    assert "′" not in page.locator("#d-programme").inner_text()
+    drift = page.locator("#d-drift")
+    assert drift.inner_text().startswith("Tiến độ: chậm 14 phút")
+    mc_context = browser.new_context(locale="vi-VN", viewport={"width": 1366, "height": 900})
+    try:
+        mc = mc_context.new_page()
+        browser_login(mc, live_server, "mc", "/mc")
+        mc.wait_for_selector("#mc[data-connected='1']", state="attached")
+        assert mc.locator("#mc-drift").inner_text() == "chậm 14 phút"
+    finally:
+        mc_context.close()
+    page.locator("#d-programme").scroll_into_view_if_needed()
+    screenshot(page, "admin-dashboard-programme-late")

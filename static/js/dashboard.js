@@ -18,6 +18,12 @@
     cells.forEach(function (c) {
       var td = document.createElement("td");
       td.textContent = c.text == null ? "" : c.text;
+      if (c.note) {
+        var note = document.createElement("div");
+        note.className = "small " + (c.noteCls || "muted");
+        note.textContent = c.note;
+        td.appendChild(note);
+      }
       if (c.cls) td.className = c.cls;
       tr.appendChild(td);
     });
@@ -95,11 +101,18 @@
     li(failures, "Thư mời đã thu hồi: " + f.revoked);
     li(failures, "Mã không hợp lệ: " + f.invalid);
 
+    var t = d.programme_timing;
+    if (t) {
+      var driftBox = $("d-drift");
+      driftBox.textContent = "Tiến độ: " + t.drift_label + (t.projected_end_label
+        ? " · dự kiến kết thúc " + t.projected_end_label + (t.planned_end_label ? " (kế hoạch " + t.planned_end_label + ")" : "") : "");
+      driftBox.dataset.sign = Math.abs(t.drift_s) < 60 ? "ok" : (t.drift_s > 0 ? "late" : "early");
+    }
     var prog = clear($("d-programme").querySelector("tbody"));
     d.programme.forEach(function (p) {
-      var late = p.late_minutes == null ? "" : p.late_minutes > 0 ? " (chậm " + p.late_minutes + "′)"
-        : p.late_minutes < 0 ? " (sớm " + (-p.late_minutes) + "′)" : "";
-      var tr = row(prog, [{ text: p.no }, { text: p.planned }, { text: p.actual ? p.actual + late : "—" },
+      var late = p.late_label && p.late_label !== "đúng giờ" ? p.late_label : null;
+      var tr = row(prog, [{ text: p.no }, { text: p.planned },
+                          { text: p.actual || "—", note: late, noteCls: late && late.indexOf("chậm") === 0 ? "late" : "muted" },
                           { text: p.content }]);
       if (p.current) tr.className = "current";
     });
