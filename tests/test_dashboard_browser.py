@@ -91,3 +91,21 @@ def test_dashboard_and_mc_page_agree_on_the_delay_of_a_programme_run_on_another_
         mc_context.close()
     page.locator("#d-programme").scroll_into_view_if_needed()
     screenshot(page, "admin-dashboard-programme-late")
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1280, 800), (390, 844)])
+def test_the_donation_tile_fits_any_total_up_to_ten_digits(page, live_server, size):
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    cashier = _login(live_server.url, "cashier")
+    for amount in (9_000_000_000, 999_999_999):
+        assert cashier.post(live_server.url + "/api/donations", json={"donor_name": "Công ty Cổ phần Bắc Kạn",
+                                                                      "amount_vnd": amount}, timeout=10).ok
+    _admin(page, live_server, "/admin")
+    page.wait_for_selector("#d-money:text('9.999.999.999 đ')", timeout=5000)
+    assert page.evaluate("""(() => {
+        const b = document.getElementById('d-money'), tile = b.parentElement;
+        const t = tile.getBoundingClientRect(), r = b.getBoundingClientRect();
+        return b.scrollWidth <= b.clientWidth + 1 && r.left >= t.left && r.right <= t.right
+               && tile.scrollWidth <= tile.clientWidth + 1;
+    })()""")
+    screenshot(page, f"admin-dashboard-money-{size[0]}")

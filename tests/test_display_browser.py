@@ -167,15 +167,30 @@ def test_no_blank_frame_when_the_item_changes(open_page, live_server):
     assert page.evaluate("window.blankStages") == 0
 
 
-def test_lobby_highlights_the_current_item(open_page, live_server):
+@pytest.mark.parametrize("size", [(1024, 768), (1920, 1080), (1280, 720)])
+def test_lobby_highlights_the_current_item_and_shows_every_item_in_full(open_page, live_server, size):
     Staff(live_server.url).act("goto", index=2)
-    page = open_screen(open_page(1024, 768), live_server.url, "/display/lobby")
+    page = open_screen(open_page(*size), live_server.url, "/display/lobby")
     rows = page.locator("#lobby-list li")
     assert rows.count() == 8
     assert rows.nth(2).get_attribute("class") == "now" and rows.nth(0).get_attribute("class") == "done"
     assert page.evaluate("(() => { const l = document.getElementById('lobby-list');"
                          " return l.scrollHeight <= l.clientHeight; })()")
-    screenshot(page, "display-lobby-item3-1024x768")
+    # Item 8 (four lines in the plan) is shown whole: no line cut, no ellipsis, nothing below the screen.
+    last = rows.nth(7).locator(".c")
+    assert last.inner_text().startswith(ITEM_8) and last.inner_text().endswith("sách điện tử ....")
+    assert page.evaluate("""(() => {
+        const items = [...document.querySelectorAll('#lobby-list li .c')];
+        const box = document.getElementById('lobby-list').getBoundingClientRect();
+        return items.every(c => c.scrollHeight <= c.clientHeight + 1
+                                && getComputedStyle(c).webkitLineClamp === 'none'
+                                && c.getBoundingClientRect().bottom <= Math.min(box.bottom, innerHeight) + 1
+                                && c.getBoundingClientRect().top >= box.top - 1);
+    })()""")
+    # Still a size one reads from across a hall.
+    assert float(page.evaluate("parseFloat(getComputedStyle(document.getElementById('lobby-list')).fontSize)")) \
+        >= size[1] * 0.022
+    screenshot(page, f"display-lobby-item3-{size[0]}x{size[1]}")
 
 
 def test_welcome_screen_greets_arriving_guests_in_turn(open_page, live_server):
