@@ -7,7 +7,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 from kiosk.cleaning import clean_text
-from kiosk.spreadsheet import append_row
+from kiosk.spreadsheet import append_row, font
 from kiosk.vietnamese import fold
 
 from .people import PersonError, PersonFields, clean_person
@@ -224,7 +224,7 @@ def _cell_problems(values: dict, titles: dict[str, str]) -> list[tuple[str, str]
 def template_xlsx(group_names: list[str]) -> bytes:
     """The downloadable template: Vietnamese headers, an example row, and the event's groups."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font, PatternFill
+    from openpyxl.styles import PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
 
     book = Workbook()
@@ -234,7 +234,7 @@ def template_xlsx(group_names: list[str]) -> bytes:
     append_row(sheet, ["Nguyễn Văn An", "Đồng chí", "Phó Chủ tịch UBND huyện", "UBND huyện Bạch Thông",
                        group_names[0] if group_names else "", 1, "Khu A, ghế 1", "0912345678", EXAMPLE_MARKER])
     for cell in sheet[1]:
-        cell.font = Font(bold=True, color="FFFFFF")
+        cell.font = font(bold=True, color="FFFFFF")
         cell.fill = PatternFill("solid", fgColor="0F3D6E")
     for column, width in zip("ABCDEFGHI", (28, 12, 30, 34, 40, 8, 14, 14, 24)):
         sheet.column_dimensions[column].width = width

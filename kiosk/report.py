@@ -19,6 +19,10 @@ OUTCOMES = {"ok": "Cho vào", "already_checked_in": "Đã vào trước đó", "
 KINDS = {"scan": "Quét mã", "search": "Tìm tên", "walk_in": "Khách vãng lai", "undo": "Huỷ lượt vào"}
 
 
+class Money(int):
+    """An amount in đồng: written with the money format wherever it lands in a sheet."""
+
+
 @dataclass
 class Table:
     """A sheet: Vietnamese title, headers, rows, and which columns hold money, times or numbers."""
@@ -79,10 +83,11 @@ def build(db: Database, now: dt.datetime) -> Report:
         agenda = event_queries.agenda_items(session, event.id)
 
     group_rows: dict[str, dict] = {}
+    # STT counts the rows; the protocol rank is the office's own order (and may be empty or repeated).
     delegates = Table("dai-bieu", "Đại biểu",
-                      ["TT", "Danh xưng", "Họ và tên", "Chức vụ", "Đơn vị", "Nhóm", "Khu vực/ghế", "Điện thoại",
-                       "Tình trạng", "Giờ đến", "Cổng", "Người đi thay", "Ghi chú"],
-                      datetime_columns=(9,), widths=(6, 10, 28, 28, 34, 34, 14, 13, 16, 17, 12, 22, 20))
+                      ["STT", "Thứ tự nghi thức", "Danh xưng", "Họ và tên", "Chức vụ", "Đơn vị", "Nhóm", "Khu vực/ghế",
+                       "Điện thoại", "Tình trạng", "Giờ đến", "Cổng", "Người đi thay", "Ghi chú"],
+                      datetime_columns=(10,), widths=(6, 10, 11, 28, 28, 34, 34, 14, 13, 14, 18, 12, 22, 20))
     for person, group in people:
         stats = group_rows.setdefault(group.key, {"name": group.name, "invited": 0, "present": 0, "walk_ins": 0,
                                                   "rank": group.protocol_rank, "kind": group.kind})
@@ -94,7 +99,8 @@ def build(db: Database, now: dt.datetime) -> Report:
                 stats["present"] += 1 if person.checked_in_at else 0
         status = ("Đã huỷ thư mời" if person.removed_at else "Vãng lai" if person.is_walk_in
                   else "Có mặt" if person.checked_in_at else "Vắng")
-        delegates.rows.append([person.protocol_rank, listed_honorific(person.honorific, person.full_name), person.full_name, person.title,
+        delegates.rows.append([len(delegates.rows) + 1, person.protocol_rank,
+                               listed_honorific(person.honorific, person.full_name), person.full_name, person.title,
                                person.organisation, group.name, person.seat, person.phone, status,
                                _local(person.checked_in_at, zone), person.checked_in_gate,
                                person.substitute_name, person.note])
@@ -109,18 +115,20 @@ def build(db: Database, now: dt.datetime) -> Report:
 
     by_method: dict[str, int] = {}
     ledger = Table("ung-ho", "Ủng hộ",
-                   ["Số biên nhận", "Thời gian", "Người ủng hộ", "Đơn vị/địa chỉ", "Số tiền (đ)", "Hình thức",
+                   ["STT", "Số biên nhận", "Thời gian", "Người ủng hộ", "Đơn vị/địa chỉ", "Số tiền (đ)", "Hình thức",
                     "Ghi chú", "Người thu", "Huỷ", "Lý do huỷ", "Số lần in lại"],
-                   money_columns=(4,), datetime_columns=(1,), widths=(15, 19, 28, 30, 16, 14, 24, 14, 8, 24, 10))
+                   money_columns=(5,), datetime_columns=(2,), widths=(6, 15, 18, 28, 30, 17, 14, 24, 18, 9, 24, 10))
     for gift in gifts:
         if gift.voided_at is None:
             by_method[METHODS.get(gift.method, gift.method)] = \
                 by_method.get(METHODS.get(gift.method, gift.method), 0) + gift.amount_vnd
-        ledger.rows.append([gift.receipt_no, _local(gift.created_at, zone), gift.donor_name, gift.organisation,
+        ledger.rows.append([len(ledger.rows) + 1, gift.receipt_no, _local(gift.created_at, zone), gift.donor_name,
+                            gift.organisation,
                             gift.amount_vnd, METHODS.get(gift.method, gift.method), gift.note,
                             gift.cashier_name,   # the person; never the role key
                             "Đã huỷ" if gift.voided_at else "", gift.void_reason, gift.reprint_count])
-    ledger.totals = ["Tổng (không tính biên nhận đã huỷ)", None, None, None, total, None, None, None, None, None, None]
+    ledger.totals = [None, None, None, "Tổng cộng (không tính biên nhận đã huỷ)", None, Money(total), None, None,
+                     None, None, None, None]
 
     programme_rows, plan = [], []
     for index, item in enumerate(agenda):
@@ -152,19 +160,24 @@ def build(db: Database, now: dt.datetime) -> Report:
         ("Khách mời được mời", invited), ("Khách mời có mặt", present), ("Khách vãng lai", walk_ins),
         ("Cán bộ, giáo viên, nhân viên nhà trường", staff), ("Học sinh", students),
         ("Tổng số người đã đến", present + walk_ins),
-        ("Số lượt ủng hộ (không tính biên nhận đã huỷ)", count), ("Tổng tiền ủng hộ (đ)", total),
-        *[(f"Ủng hộ bằng {method.lower()} (đ)", amount) for method, amount in sorted(by_method.items())],
+        ("Số lượt ủng hộ (không tính biên nhận đã huỷ)", count), ("Tổng tiền ủng hộ", Money(total)),
+        *[(f"Ủng hộ bằng {method.lower()}", Money(amount)) for method, amount in sorted(by_method.items())],
         ("Lập lúc", f"{format_time(now.astimezone(zone))} ngày {format_date_short(now.astimezone(zone))}"),
     ]
     summary = Table("tong-hop", "Tổng hợp", ["Nội dung", "Số liệu"], widths=(48, 70),
                     rows=[[label, value] for label, value in summary_pairs])
-    group_table = [[g["name"], g["invited"], g["present"], g["walk_ins"]] for g in groups]
-    summary.rows += [[None, None], ["Theo nhóm (thứ tự nghi thức)", "Được mời / Có mặt / Vãng lai"]]
-    summary.rows += [[name, f"{inv} / {pres} / {walk}"] for name, inv, pres, walk in group_table]
+    # Each count in its own numeric column, so the office can sum and chart them.
+    by_group = Table("theo-nhom", "Theo nhóm",
+                     ["STT", "Nhóm (thứ tự nghi thức)", "Được mời", "Có mặt", "Vãng lai", "Tổng có mặt"],
+                     widths=(6, 60, 12, 12, 12, 13),
+                     rows=[[number, g["name"], g["invited"], g["present"], g["walk_ins"], g["present"] + g["walk_ins"]]
+                           for number, g in enumerate(groups, start=1)],
+                     totals=[None, "Cộng", invited, present, walk_ins, present + walk_ins])
     return Report(title=TITLE, organiser=event.organiser or "", host_unit=event.host_unit or "",
                   event_title=event.title, event_when=f"{format_time(start)}, {format_date_long(start)}",
                   venue=event.venue, generated=format_date_long(now.astimezone(zone)), summary=summary_pairs, groups=groups,
                   programme=plan, donations_count=count, donations_total=total,
-                  donations_by_method=by_method, tables=[summary, delegates, scans, ledger, programme])
+                  donations_by_method=by_method,
+                  tables=[summary, by_group, delegates, scans, ledger, programme])
 
 

@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from display import programme
 from . import auth
 from . import health as health_check
+from .report import Money
 from .storage import events as event_queries
 from .vietnamese import format_date_short, format_time, format_vnd
 
@@ -182,6 +183,12 @@ def _local(moment, timezone: str):
 def _vnd(amount) -> str:
     """Money as 1.500.000 đ."""
     return format_vnd(int(amount or 0))
+
+
+@bp.app_template_test("money")
+def _is_money(value) -> bool:
+    """An amount in đồng (report.Money), shown as 1.500.000 đ."""
+    return isinstance(value, Money)
 
 
 @bp.app_template_global()

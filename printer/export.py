@@ -6,10 +6,11 @@ import datetime as dt
 import io
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, PatternFill
 from openpyxl.utils import get_column_letter
 
-from kiosk.spreadsheet import append_row, csv_value
+from kiosk.sheet_layout import fit_row_heights
+from kiosk.spreadsheet import append_row, csv_value, font
 
 COLUMNS = (
     ("STT", 6), ("Số biên nhận", 16), ("Thời gian", 17), ("Người ủng hộ", 30), ("Đơn vị/Địa chỉ", 34),
@@ -17,6 +18,7 @@ COLUMNS = (
     ("Người thu", 18), ("Số lần in lại", 10), ("Trạng thái", 12), ("Lý do hủy", 24), ("Thời điểm hủy", 17),
 )
 AMOUNT_COLUMN = 6
+MONEY_FORMAT = '#,##0 "đ"'
 
 
 def _row(index: int, d: dict) -> list:
@@ -41,9 +43,9 @@ def to_xlsx(donations: list[dict], totals: dict, title: str, generated_label: st
     wb = Workbook()
     ws = wb.active
     ws.title = "Sổ ủng hộ"
-    bold = Font(bold=True)
+    bold = font(bold=True)
     append_row(ws, [title])
-    ws["A1"].font = Font(bold=True, size=14)
+    ws["A1"].font = font(bold=True, size=14)
     append_row(ws, [generated_label])
     ws.append([])
     header_row = ws.max_row + 1
@@ -56,10 +58,10 @@ def to_xlsx(donations: list[dict], totals: dict, title: str, generated_label: st
         ws.column_dimensions[get_column_letter(col)].width = width
     for index, d in enumerate(donations, 1):
         append_row(ws, _row(index, d))  # text stays text, never a formula, whatever was typed
-        ws.cell(row=ws.max_row, column=AMOUNT_COLUMN).number_format = "#,##0"
+        ws.cell(row=ws.max_row, column=AMOUNT_COLUMN).number_format = MONEY_FORMAT
         if d["voided"]:
             for cell in ws[ws.max_row]:
-                cell.font = Font(strike=True, color="888888")
+                cell.font = font(strike=True, color="888888")
     last_data_row = ws.max_row
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
     ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(COLUMNS))}{max(last_data_row, header_row)}"
@@ -71,8 +73,9 @@ def to_xlsx(donations: list[dict], totals: dict, title: str, generated_label: st
         append_row(ws, [None, None, None, None, label, amount])
         ws.cell(row=ws.max_row, column=5).font = bold
         amount_cell = ws.cell(row=ws.max_row, column=AMOUNT_COLUMN)
-        amount_cell.number_format = "#,##0"
+        amount_cell.number_format = MONEY_FORMAT
         amount_cell.font = bold
+    fit_row_heights(ws)   # the header's wrapped titles, as LibreOffice would otherwise cut them
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

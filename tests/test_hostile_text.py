@@ -203,8 +203,9 @@ def every_output_builds(app, clients) -> None:
     workbook = admin.get("/admin/report.xlsx")
     assert workbook.status_code == 200
     book = load_workbook(io.BytesIO(workbook.data))
-    assert [sheet.title for sheet in book.worksheets] == ["Tổng hợp", "Đại biểu", "Nhật ký quét", "Ủng hộ", "Chương trình"]
-    for key in ("tong-hop", "dai-bieu", "nhat-ky-quet", "ung-ho", "chuong-trinh"):
+    assert [sheet.title for sheet in book.worksheets] == ["Tổng hợp", "Theo nhóm", "Đại biểu", "Nhật ký quét", "Ủng hộ",
+                                                          "Chương trình"]
+    for key in ("tong-hop", "theo-nhom", "dai-bieu", "nhat-ky-quet", "ung-ho", "chuong-trinh"):
         answer = admin.get(f"/admin/report/{key}.csv")
         assert answer.status_code == 200
         list(csv.reader(io.StringIO(answer.data.decode("utf-8-sig"))))
@@ -281,7 +282,7 @@ def test_a_database_written_before_the_cleaning_boundary_still_exports(app, clie
     every_output_builds(app, clients)
     admin = clients[1]
     sheet = load_workbook(io.BytesIO(admin.get("/admin/report.xlsx").data))["Ủng hộ"]
-    donor = [row[2] for row in sheet.iter_rows(values_only=True) if row[0] == receipt][0]
+    donor = [row[3] for row in sheet.iter_rows(values_only=True) if row[1] == receipt][0]
     assert donor == 'Ông Lò Văn Páo =HYPERLINK("http://x")'
     assert cashier.get(f"/donations/receipts/{receipt}.png").status_code == 200
 
@@ -328,13 +329,13 @@ def test_libreoffice_opens_the_report_with_formulas_as_plain_text(app, client_as
     source = tmp_path / "bao-cao.xlsx"
     source.write_bytes(admin.get("/admin/report.xlsx").data)
     out = tmp_path / "out"
-    # The delegates sheet (the 2nd; LibreOffice 7.2+ takes a sheet number as the filter's 12th token), values
+    # The delegates sheet (the 3rd; LibreOffice 7.2+ takes a sheet number as the filter's 12th token), values
     # as calculated (token 10 false): a formula would come out as its result.
     subprocess.run([libreoffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to",
-                    'csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,2', "--outdir",
+                    'csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,3', "--outdir",
                     str(out), str(source)], check=True, capture_output=True, timeout=180)
     converted = next(out.glob("*.csv")).read_text(encoding="utf-8")
-    names = [row[2] for row in csv.reader(io.StringIO(converted)) if len(row) > 2]
+    names = [row[3] for row in csv.reader(io.StringIO(converted)) if len(row) > 3]
     for formula in FORMULAS:
         assert formula in names, (formula, names[:12])
     assert "2" not in names  # "=1+1" was not calculated

@@ -95,7 +95,7 @@ def test_ledger_csv_and_report_show_the_person_never_the_role(app, client_as):
     header = next(row for row in sheet.iter_rows(values_only=True) if row and "Người thu" in row)
     index = header.index("Người thu")
     names = [row[index] for row in sheet.iter_rows(values_only=True)
-             if row and isinstance(row[0], str) and row[0].startswith("KH-")]
+             if row and isinstance(row[1], str) and row[1].startswith("KH-")]
     assert names == [None, COLLECTOR]
     assert not any(cell == "cashier" for row in sheet.iter_rows(values_only=True) for cell in row)
     desk_xlsx = load_workbook(BytesIO(cashier.get("/donations/ledger/export.xlsx").data)).active

@@ -15,7 +15,8 @@ from kiosk.storage.schema import Donation, Invitee, ScanLog
 from .event_files import write_other_event
 from .invitee_files import csv_bytes, many_people
 
-SHEETS = ["Tổng hợp", "Đại biểu", "Nhật ký quét", "Ủng hộ", "Chương trình"]
+SHEETS = ["Tổng hợp", "Theo nhóm", "Đại biểu", "Nhật ký quét", "Ủng hộ", "Chương trình"]
+MONEY = '#,##0 "đ"'
 
 
 def _generate(app, client_as, seed=7):
@@ -66,13 +67,31 @@ def test_report_totals_equal_the_ledger_and_the_log(app, client_as):
     assert summary["Khách vãng lai"] == walk_ins == 7
     assert summary["Học sinh"] == 6 and summary["Cán bộ, giáo viên, nhân viên nhà trường"] == 1
     assert summary["Số lượt ủng hộ (không tính biên nhận đã huỷ)"] == kept[0] == 13
-    assert summary["Tổng tiền ủng hộ (đ)"] == kept[1]
+    assert summary["Tổng tiền ủng hộ"] == kept[1]
     by_method = sum(v for k, v in summary.items() if k.startswith("Ủng hộ bằng"))
     assert by_method == kept[1]
+    # Money is money on every sheet: the summary's amounts carry the đồng format, counts stay plain numbers.
+    formats = {row[0].value: row[1].number_format for row in book["Tổng hợp"].iter_rows(min_row=5) if row[0].value}
+    assert formats["Tổng tiền ủng hộ"] == MONEY and all(f == MONEY for k, f in formats.items() if k.startswith("Ủng hộ bằng"))
+    assert formats["Khách mời có mặt"] == "General"
+
+    # Per-group counts in their own numeric columns, summing to the totals row.
+    groups = book["Theo nhóm"]
+    assert [c.value for c in groups[1]] == ["STT", "Nhóm (thứ tự nghi thức)", "Được mời", "Có mặt", "Vãng lai",
+                                           "Tổng có mặt"]
+    group_rows = list(groups.iter_rows(min_row=2, values_only=True))
+    assert all(isinstance(v, int) for row in group_rows for v in row[2:])
+    assert [r[0] for r in group_rows[:-1]] == list(range(1, len(group_rows)))
+    assert group_rows[-1][1:] == ("Cộng", invited, present, walk_ins, present + walk_ins)
+    assert [sum(r[i] for r in group_rows[:-1]) for i in (2, 3, 4)] == [invited, present, walk_ins]
 
     delegates = book["Đại biểu"]
-    assert [c.value for c in delegates[1]][:5] == ["TT", "Danh xưng", "Họ và tên", "Chức vụ", "Đơn vị"]
-    statuses = [row[8].value for row in delegates.iter_rows(min_row=2)]
+    assert [c.value for c in delegates[1]][:6] == ["STT", "Thứ tự nghi thức", "Danh xưng", "Họ và tên", "Chức vụ",
+                                                  "Đơn vị"]
+    # STT runs 1, 2, 3… whatever the protocol ranks are (empty for most of an imported list).
+    assert [row[0].value for row in delegates.iter_rows(min_row=2)] == list(range(1, delegates.max_row))
+    assert [row[1].value for row in delegates.iter_rows(min_row=2, max_row=4)] == [1, 2, 3]
+    statuses = [row[9].value for row in delegates.iter_rows(min_row=2)]
     assert statuses.count("Có mặt") == present and statuses.count("Vãng lai") == walk_ins
     scans = book["Nhật ký quét"]
     assert scans.max_row - 1 == log_rows
@@ -81,14 +100,21 @@ def test_report_totals_equal_the_ledger_and_the_log(app, client_as):
     ledger = book["Ủng hộ"]
     rows = list(ledger.iter_rows(min_row=2, values_only=True))
     assert len(rows) == all_gifts + 1  # every gift, voids included, then the totals row
-    assert rows[-1][4] == kept[1]
-    assert sum(r[4] for r in rows[:-1] if r[8] != "Đã huỷ") == kept[1]
-    assert [r[8] for r in rows[:-1]].count("Đã huỷ") == 2
+    assert rows[-1][5] == kept[1]
+    assert sum(r[5] for r in rows[:-1] if r[9] != "Đã huỷ") == kept[1]
+    assert [r[9] for r in rows[:-1]].count("Đã huỷ") == 2
+    assert [r[0] for r in rows[:-1]] == list(range(1, all_gifts + 1))
     # NFD input from a phone comes back NFC through openpyxl.
-    donor = rows[0][2]
+    donor = rows[0][3]
     assert donor.startswith("Nhà hảo tâm Nguyễn Văn Đức") and unicodedata.is_normalized("NFC", donor)
-    assert ledger.cell(row=2, column=5).number_format == '#,##0 "đ"'
+    assert ledger.cell(row=2, column=6).number_format == MONEY
+    assert ledger.cell(row=ledger.max_row, column=6).number_format == MONEY
     assert delegates.freeze_panes == "A2"
+    # STT and the rank are centred in their narrow columns, never flush against the honorific beside them;
+    # amounts stand right, text left.
+    assert [delegates.cell(row=r, column=c).alignment.horizontal for r in (1, 2) for c in (1, 2, 3)] == \
+        ["center", "center", None] * 2
+    assert ledger.cell(row=2, column=6).alignment.horizontal == "right"
     programme = book["Chương trình"]
     assert programme.max_row == 9 and programme.cell(row=2, column=6).value == "Đón tiếp đại biểu."
 
@@ -97,7 +123,7 @@ def test_report_csv_and_cli(app, client_as, data_dir, tmp_path):
     _generate(app, client_as)
     admin = client_as("admin")
     csv_text = admin.get("/admin/report/ung-ho.csv").data.decode("utf-8-sig")
-    assert csv_text.splitlines()[0].startswith("Số biên nhận,Thời gian,Người ủng hộ")
+    assert csv_text.splitlines()[0].startswith("STT,Số biên nhận,Thời gian,Người ủng hộ")
     import os
     import subprocess
     import sys
@@ -111,7 +137,8 @@ def test_report_csv_and_cli(app, client_as, data_dir, tmp_path):
     assert result.returncode == 0, result.stderr
     assert load_workbook(out).sheetnames == SHEETS
     assert sorted(p.name for p in tmp_path.glob("bao-cao.*.csv")) == sorted(
-        f"bao-cao.{key}.csv" for key in ("tong-hop", "dai-bieu", "nhat-ky-quet", "ung-ho", "chuong-trinh"))
+        f"bao-cao.{key}.csv" for key in ("tong-hop", "theo-nhom", "dai-bieu", "nhat-ky-quet", "ung-ho",
+                                         "chuong-trinh"))
 
 
 def test_printable_summary_has_the_offices_title_and_figures(app, client_as):
@@ -166,3 +193,90 @@ def test_an_unknown_group_kind_is_refused_in_vietnamese():
             "groups": [{"key": "a", "name": "A", "rank": 1, "kind": "vip"}]}
     with pytest.raises(EventFileError, match="'kind' chỉ nhận delegates, residents, staff"):
         parse_event(data)
+
+
+# ---- the workbook as LibreOffice Calc draws it
+
+LONG_PEOPLE = [["Nguyễn Thị Phương Thảo Hoàng Lan Anh Ngọc Diệp " * 2 + str(i), "Bà",
+                "Phó Trưởng phòng Giáo dục và Đào tạo huyện Bạch Thông kiêm Chủ tịch Hội Khuyến học",
+                "Ủy ban nhân dân huyện Bạch Thông, tỉnh Bắc Kạn", "", i + 1, "Khu A", "0209 3870 123",
+                "Ghi chú rất dài " * (i % 6)] for i in range(25)]
+
+
+def _pdf_of(workbook: bytes, libreoffice: str, folder) -> "Path":
+    """The workbook converted by LibreOffice headless, every sheet, as a user's 'Export as PDF' would."""
+    import subprocess
+    folder.mkdir(parents=True, exist_ok=True)
+    source = folder / "bao-cao.xlsx"
+    source.write_bytes(workbook)
+    subprocess.run([libreoffice, "--headless", f"-env:UserInstallation=file://{folder}/profile", "--convert-to",
+                    "pdf", "--outdir", str(folder / "out"), str(source)], check=True, capture_output=True, timeout=180)
+    return folder / "out" / "bao-cao.pdf"
+
+
+def _overdrawn_text(pdf_path) -> list[str]:
+    """Where a line of text crosses a row's border or lies over another line of text, page by page.
+
+    Every row of the report has a thin bottom border, drawn by Calc as a flat path the width of the table:
+    a cell's text must stay between the borders around it, and no two lines of text may share ink."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+    problems = []
+    pdf = pdfium.PdfDocument(str(pdf_path))
+    for number in range(len(pdf)):
+        page = pdf[number]
+        rules = []
+        for obj in page.get_objects(max_depth=5):
+            if obj.type == raw.FPDF_PAGEOBJ_PATH:
+                left, bottom, right, top = obj.get_bounds()
+                if top - bottom < 1.5 and right - left > 40:
+                    rules.append((left, right, (top + bottom) / 2))
+        text = page.get_textpage()
+        boxes = []
+        for index in range(text.count_rects()):
+            left, bottom, right, top = text.get_rect(index)
+            words = text.get_text_bounded(left, bottom, right, top).strip()
+            if words:
+                boxes.append((left, bottom, right, top, words))
+        for left, bottom, right, top, words in boxes:
+            for r_left, r_right, y in rules:
+                if r_left < right and left < r_right and bottom + 0.6 < y < top - 0.6:
+                    problems.append(f"page {number + 1}: “{words}” crosses a row border at y={y:.1f}")
+        for i, (l1, b1, r1, t1, w1) in enumerate(boxes):
+            for l2, b2, r2, t2, w2 in boxes[i + 1:]:
+                if min(r1, r2) - max(l1, l2) > 0.6 and min(t1, t2) - max(b1, b2) > 0.6:
+                    problems.append(f"page {number + 1}: “{w1}” drawn over “{w2}”")
+    return problems
+
+
+def _look_at(pdf_path, name: str) -> None:
+    """Rasterise the pages into test-artifacts/ for a person to look at."""
+    import pypdfium2 as pdfium
+    from .conftest import ARTIFACTS
+    ARTIFACTS.mkdir(exist_ok=True)
+    pdf = pdfium.PdfDocument(str(pdf_path))
+    for number in range(len(pdf)):
+        pdf[number].render(scale=1.6).to_pil().save(ARTIFACTS / f"{name}-page{number + 1}.png")
+
+
+def test_libreoffice_draws_every_wrapped_cell_inside_its_row(app, client_as, libreoffice, tmp_path):
+    """LibreOffice Calc converts the report to PDF; no cell's text is taller than its row on any page."""
+    from openpyxl import load_workbook as load
+    db = _generate(app, client_as)
+    invitations.apply_import(db, invitations.check_import(db, "dai.csv", csv_bytes(LONG_PEOPLE)), False, "t")
+    cashier = client_as("cashier")
+    cashier.post("/api/donations", json={"donor_name": "Công ty Trách nhiệm hữu hạn Một thành viên Xây dựng và "
+                                                       "Thương mại Bạch Thông " * 2, "amount_vnd": 9_999_999_999,
+                                         "note": "Ủng hộ xây dựng thư viện và tủ sách cho học sinh " * 3})
+    workbook = client_as("admin").get("/admin/report.xlsx").data
+    fitted = _pdf_of(workbook, libreoffice, tmp_path / "fitted")
+    _look_at(fitted, "report-libreoffice")
+    assert _overdrawn_text(fitted) == []
+    # The check sees the fault it looks for: the same workbook with every row one line high is overdrawn.
+    book = load(BytesIO(workbook))
+    for sheet in book.worksheets:
+        for row in range(1, sheet.max_row + 1):
+            sheet.row_dimensions[row].height = 15
+    squeezed = BytesIO()
+    book.save(squeezed)
+    assert len(_overdrawn_text(_pdf_of(squeezed.getvalue(), libreoffice, tmp_path / "squeezed"))) > 20
