@@ -5,9 +5,10 @@ Nothing here changes the show: control goes through authenticated HTTP (display/
 from __future__ import annotations
 
 from flask import current_app, request, session
-from flask_socketio import Namespace, emit
+from flask_socketio import Namespace
 
 from kiosk import auth
+from kiosk.sockets import after_connect
 from kiosk.storage import utcnow
 
 from . import push, screens
@@ -31,11 +32,8 @@ class DisplayNamespace(_Guarded):
     """Screens connect here, unauthenticated; they receive state and can change nothing."""
 
     def on_connect(self, auth=None):
-        app = current_app._get_current_object()
-        # A late or reconnecting screen gets the whole state at once (no replay of missed events); under
-        # the emit lock, so a broadcast racing this connect can never arrive after an older snapshot.
-        with push.emit_lock(app):
-            emit("state", push.current_state(app))
+        """Anyone may watch; the first state follows the connect's acknowledgement (see `greet_screen`)."""
+        return None
 
     def on_hello(self, data=None):
         """A screen says who it is: {"key": its secret from localStorage, "name"?: its own name, "view"};
@@ -63,14 +61,28 @@ class McNamespace(_Guarded):
     def on_connect(self, auth_data=None):
         app = current_app._get_current_object()
         push.mc_joined(app, request.sid, session.get("sid"))
-        emit("screens", push.screen_list(app))
-        return None
+        return None   # the list of screens follows the acknowledgement (`greet_mc`)
 
     def on_disconnect(self, reason=None):
         push.mc_left(current_app._get_current_object(), request.sid)
 
 
-def register(socketio) -> None:
+def greet_screen(app, socketio, sid: str) -> None:
+    """A screen that just joined gets the whole state at once (no replay of missed events); under the emit
+    lock, so a broadcast racing this connect can never arrive after an older snapshot."""
+    with app.app_context(), push.emit_lock(app):
+        socketio.emit("state", push.current_state(app), to=sid, namespace=NAMESPACE)
+
+
+def greet_mc(app, socketio, sid: str) -> None:
+    """An MC page that was let in gets the list of screens."""
+    with app.app_context():
+        socketio.emit("screens", push.screen_list(app), to=sid, namespace=MC_NAMESPACE)
+
+
+def register(app, socketio) -> None:
     """Attach the /display and /mc namespaces to the app's Socket.IO server."""
     socketio.on_namespace(DisplayNamespace(NAMESPACE))
     socketio.on_namespace(McNamespace(MC_NAMESPACE))
+    after_connect(socketio, NAMESPACE, lambda sid: greet_screen(app, socketio, sid))
+    after_connect(socketio, MC_NAMESPACE, lambda sid: greet_mc(app, socketio, sid))

@@ -69,7 +69,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(display_bp)
     app.register_blueprint(printer_bp)
     printer_setup(app)
-    display_events.register(socketio)
+    display_events.register(app, socketio)
     return app
 
 
@@ -81,7 +81,8 @@ def initialise(db: Database, cfg: dict, event_file: str | Path | None = None) ->
             path = Path(event_file) if event_file else DEFAULT_EVENT_FILE
             spec = read_event_file(path)
             event = event_queries.load_event(session, spec, now, source=path.name)
-            log.info("Loaded event %r from %s", spec.title, path)
+            # Said to the clerk who starts the laptop, so in Vietnamese like the rest of the start screen.
+            log.info("Đã nạp sự kiện “%s” từ tệp %s", spec.title, path.name)
             invitee_queries.ensure_codes(session, event.id, now, new_code)
         env_pins = {role: cfg.get(f"KIOSK_PIN_{role.upper()}") for role in ROLES}
         return staff.sync_pins(session, env_pins, now)

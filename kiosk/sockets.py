@@ -56,6 +56,27 @@ def _drop_malformed_packets(server) -> None:
     server.eio.on("message", checked)
 
 
+def after_connect(socketio: SocketIO, namespace: str, greet) -> None:
+    """Call `greet(sid)` once a client has been told it joined `namespace`.
+
+    python-socketio acknowledges a namespace connect (packet `40/ns,{sid}`) only after the connect handler
+    returns, so anything the handler emits reaches the client before the acknowledgement: the official
+    client buffers it, a simpler one (a scanner's kiosk browser, a script) drops it. Greeting after the
+    handler returns, on the same thread, puts the first message right behind the acknowledgement."""
+    server = socketio.server
+    handle = server._handle_connect
+
+    def connect_then_greet(eio_sid, joined, data):
+        handle(eio_sid, joined, data)
+        if (joined or "/") != namespace:
+            return
+        sid = server.manager.sid_from_eio_sid(eio_sid, namespace)
+        if sid is not None and server.manager.is_connected(sid, namespace):
+            greet(sid)
+
+    server._handle_connect = connect_then_greet
+
+
 def _well_formed(pkt) -> bool:
     """An event is a list that starts with its name; an acknowledgement, a list of answers."""
     if pkt.packet_type == packet.EVENT:

@@ -87,3 +87,34 @@ def test_two_operators_pressing_next_on_the_same_item_advance_once(live_server):
         assert seen == list(range(0, 7))
     finally:
         screen.close()
+
+
+def _raw_socket(url: str, namespace: str, cookie: str | None = None) -> list[str]:
+    """What a minimal Socket.IO client that keeps no buffer sees: the Engine.IO handshake, then, after it
+    asks to join `namespace`, the next two frames, in order."""
+    import simple_websocket
+    ws = simple_websocket.Client.connect(url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket",
+                                         headers={"Cookie": cookie} if cookie else None)
+    try:
+        assert ws.receive(timeout=5).startswith("0{")     # Engine.IO open
+        ws.send(f"40{namespace},")
+        return [ws.receive(timeout=5) for _ in range(2)]
+    finally:
+        ws.close()
+
+
+def test_the_first_state_follows_the_namespace_acknowledgement(live_server):
+    """A screen's first frame after joining /display is the join's acknowledgement, then the whole state."""
+    Staff(live_server.url).act("next", expected_index=-1)
+    ack, first = _raw_socket(live_server.url, "/display")
+    assert ack.startswith('40/display,{"sid":')
+    assert first.startswith('42/display,["state",')
+    assert '"current_index":0' in first
+
+
+def test_an_mc_page_gets_its_screen_list_after_the_acknowledgement(live_server):
+    mc = Staff(live_server.url)
+    cookie = "; ".join(f"{k}={v}" for k, v in mc.http.cookies.items())
+    ack, first = _raw_socket(live_server.url, "/mc", cookie)
+    assert ack.startswith('40/mc,{"sid":')
+    assert first.startswith('42/mc,["screens",')
