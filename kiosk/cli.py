@@ -42,7 +42,8 @@ def _print_pins(new_pins: dict[str, str], from_env: dict[str, bool]) -> None:
         if role in new_pins:
             shown = click.style(new_pins[role], bold=True)
         elif from_env.get(role):
-            shown = f"(lấy từ biến môi trường KIOSK_PIN_{role.upper()})"
+            # The PIN was set by whoever installed the laptop (config.toml or the environment): say where.
+            shown = f"(đặt sẵn trong cấu hình máy, mục KIOSK_PIN_{role.upper()}; không in ra ở đây)"
         else:
             shown = "(đã đặt từ trước; quên thì chạy: ./run.sh pins --reset)"
         click.echo(f"  {ROLE_NAMES[role]:<18} {shown}")
@@ -270,28 +271,30 @@ def serve(host: str | None, port: int | None) -> None:
     except OSError as exc:
         raise click.ClickException(f"Không mở được cổng {port} ({exc}). Cổng đang bị chương trình khác dùng? "
                                    "Đặt PORT=5050 để dùng cổng khác.") from None
-    click.echo("")
-    click.echo(click.style(event.title, bold=True))
-    click.echo(f"Dữ liệu: {app.config['KIOSK_DATA_DIR']}")
-    click.echo("Địa chỉ các trạm (mở trên máy trong cùng mạng Wi-Fi):")
-    for label, path in STATIONS:
-        click.echo(f"  {label:<20} {base}{path}")
-    for other in addresses[1:]:
-        click.echo(f"  (hoặc qua địa chỉ khác: {base.split('://')[0]}://{other}:{port})")
-    _print_pins(app.extensions["kiosk.new_pins"], from_env)
-    scan_target = f"http://{addresses[0]}:{port + 1}/setup" if tls else f"{base}/gate"
-    if tls:
-        click.echo(f"HTTPS đã bật. Điện thoại mở {scan_target} trước để cài chứng chỉ (một lần).")
-    click.echo("Quét mã QR này bằng điện thoại để mở " + ("trang cài đặt:" if tls else "trang Cổng đón tiếp:"))
+    auto_backup = None
+    # Ctrl+C at any moment from here (even while the addresses are still printing) stops cleanly.
     try:
-        click.echo(terminal_qr(scan_target))
-    except UnicodeEncodeError:
-        click.echo("(Cửa sổ dòng lệnh không hiển thị được mã QR.)")
-    click.echo("Nhấn Ctrl+C để dừng máy chủ.")
-    for extra in servers[1:]:
-        threading.Thread(target=extra.serve_forever, daemon=True).start()
-    auto_backup = _start_auto_backup(app)
-    try:
+        click.echo("")
+        click.echo(click.style(event.title, bold=True))
+        click.echo(f"Dữ liệu: {app.config['KIOSK_DATA_DIR']}")
+        click.echo("Địa chỉ các trạm (mở trên máy trong cùng mạng Wi-Fi):")
+        for label, path in STATIONS:
+            click.echo(f"  {label:<20} {base}{path}")
+        for other in addresses[1:]:
+            click.echo(f"  (hoặc qua địa chỉ khác: {base.split('://')[0]}://{other}:{port})")
+        _print_pins(app.extensions["kiosk.new_pins"], from_env)
+        scan_target = f"http://{addresses[0]}:{port + 1}/setup" if tls else f"{base}/gate"
+        if tls:
+            click.echo(f"HTTPS đã bật. Điện thoại mở {scan_target} trước để cài chứng chỉ (một lần).")
+        click.echo("Quét mã QR này bằng điện thoại để mở " + ("trang cài đặt:" if tls else "trang Cổng đón tiếp:"))
+        try:
+            click.echo(terminal_qr(scan_target))
+        except UnicodeEncodeError:
+            click.echo("(Cửa sổ dòng lệnh không hiển thị được mã QR.)")
+        auto_backup = _start_auto_backup(app)
+        click.echo("Nhấn Ctrl+C để dừng máy chủ.")
+        for extra in servers[1:]:
+            threading.Thread(target=extra.serve_forever, daemon=True).start()
         servers[0].serve_forever()
     except KeyboardInterrupt:
         pass

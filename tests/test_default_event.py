@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -159,3 +160,42 @@ def test_cli_init_rejects_a_broken_event_file(tmp_path):
     result = _cli(tmp_path / "d", "init", "--event", str(broken))
     assert result.returncode != 0
     assert "'date'" in result.stderr
+
+
+def _start_screen(data_dir, env_extra: dict) -> str:
+    """What `serve` prints from its start until Ctrl+C has stopped it."""
+    import signal
+    from .live import free_port
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    env.update({"KIOSK_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT), "PORT": str(free_port()),
+                "KIOSK_HOST": "127.0.0.1", **env_extra})
+    server = subprocess.Popen([sys.executable, "-m", "kiosk", "serve"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
+    lines = []
+    try:
+        for line in server.stdout:
+            lines.append(line)
+            if "Ctrl+C" in line:
+                break
+        server.send_signal(signal.SIGINT)
+        lines.extend(server.communicate(timeout=20)[0].splitlines(keepends=True))
+    finally:
+        server.kill()
+    # The terminal QR code's block characters are not words.
+    return "".join(line for line in lines if not re.search("[█▀▄]", line))
+
+
+def test_the_start_screen_speaks_vietnamese_to_the_clerk(data_dir):
+    """Every line `serve` prints, the log line included, is Vietnamese; a PIN set in the configuration
+    says where it was set, in words a school clerk reads."""
+    shown = _start_screen(data_dir, {"KIOSK_PIN_ADMIN": "24681357"})
+    assert "Đã nạp sự kiện “Lễ khai mạc Tuần lễ hưởng ứng học tập suốt đời năm 2023” từ tệp default_event.toml" in shown
+    admin_line = next(line for line in shown.splitlines() if line.strip().startswith("Quản trị ") and "http" not in line)
+    assert "đặt sẵn trong cấu hình máy" in admin_line and "biến môi trường" not in admin_line
+    assert "24681357" not in shown
+    assert "Đã dừng máy chủ." in shown
+    vietnamese = set("ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ")
+    for line in shown.splitlines():
+        words = [w for w in re.findall(r"[^\W\d_]+", re.sub(r"\S*[/:]\S*", "", line))]
+        if len(words) >= 3:   # a sentence, not a URL, a path or a PIN
+            assert vietnamese & set(line.lower()), f"not Vietnamese: {line!r}"
