@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from checkin.naming import listed_honorific
 
+from . import official
 from .storage import Database
 from .storage import events as event_queries
 from .storage import report as queries
@@ -55,6 +56,13 @@ class Report:
     donations_total: int
     donations_by_method: dict[str, int]
     tables: list[Table]
+    # The official document's frame: "Số: …/BC-PGDĐT", "Bạch Thông, ngày …", who signs, who receives it.
+    superior_lines: list[str] = field(default_factory=list)
+    unit_lines: list[str] = field(default_factory=list)
+    number_line: str = ""
+    place_date: str = ""
+    signer: str = ""
+    attendance: dict = field(default_factory=dict)
 
 
 def programme_runs(db: Database) -> dict[int, dt.datetime]:
@@ -178,6 +186,22 @@ def build(db: Database, now: dt.datetime) -> Report:
                   venue=event.venue, generated=format_date_long(now.astimezone(zone)), summary=summary_pairs, groups=groups,
                   programme=plan, donations_count=count, donations_total=total,
                   donations_by_method=by_method,
-                  tables=[summary, by_group, delegates, scans, ledger, programme])
+                  tables=[summary, by_group, delegates, scans, ledger, programme],
+                  **_document_frame(event, now.astimezone(zone).date()),
+                  attendance={"total": present + walk_ins, "present": present, "walk_ins": walk_ins,
+                              "staff": staff, "students": students})
+
+
+def _document_frame(event, today: dt.date) -> dict:
+    """The number, place-and-date and signature lines of the report the host unit sends up."""
+    issuer = event.host_unit or event.organiser or ""
+    symbol = official.unit_symbol(issuer)
+    place = official.place_name(event.host_unit, event.organiser, event.address)
+    # The number is left blank: the office's clerk writes it in from the register of outgoing documents.
+    return {"superior_lines": official.letterhead_lines(event.organiser),
+            "unit_lines": official.letterhead_lines(event.host_unit),
+            "number_line": "Số:        /BC" + (f"-{symbol}" if symbol else ""),
+            "place_date": f"{place}, {format_date_long(today)}" if place else format_date_long(today).capitalize(),
+            "signer": official.signer_title(issuer)}
 
 

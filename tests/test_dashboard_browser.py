@@ -44,6 +44,22 @@ def test_report_pages_render_and_print_to_a4(page, live_server):
     for index in range(len(document)):
         document[index].render(scale=1.5).to_pil().save(ARTIFACTS / f"report-print-{index + 1}.png")
     assert 1 <= len(document) <= 2
+    # What the printed page says, as the PDF's own text: the official header block, the attendance line,
+    # and the signature block (on the last page, recipients on the left, the signer on the right).
+    first = " ".join(document[0].get_textpage().get_text_range().split())
+    last_page = document[len(document) - 1]
+    last = " ".join(last_page.get_textpage().get_text_range().split())
+    for words in ("ỦY BAN NHÂN DÂN HUYỆN BẠCH THÔNG", "PHÒNG GIÁO DỤC VÀ ĐÀO TẠO HUYỆN BẠCH THÔNG", "/BC-PGDĐT",
+                  "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc", "Bạch Thông, ngày"):
+        assert words in first, words
+    assert "Tổng số người tham dự: 0 người" in first + " " + last
+    assert "Nơi nhận:" in last and "TRƯỞNG PHÒNG" in last and "Lưu: VT." in last
+    text = last_page.get_textpage()
+    recipients = text.search("Nơi nhận").get_next()
+    signer = text.search("TRƯỞNG PHÒNG").get_next()
+    assert recipients and signer
+    left_box, signer_box = text.get_charbox(recipients[0]), text.get_charbox(signer[0])
+    assert left_box[0] < last_page.get_width() / 3 < signer_box[0]
     document.close()
 
 

@@ -1,10 +1,13 @@
 """The after-event report: every total equals the ledger and the log, every sheet, Vietnamese headers, NFC."""
 from __future__ import annotations
 
+import datetime as dt
 import random
 import unicodedata
 from io import BytesIO
+from zoneinfo import ZoneInfo
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
@@ -146,7 +149,38 @@ def test_printable_summary_has_the_offices_title_and_figures(app, client_as):
     page = client_as("admin").get("/admin/report/print").get_data(as_text=True)
     assert "Kết quả tổ chức Lễ khai mạc Tuần lễ hưởng ứng học tập suốt đời năm 2023" in page
     assert "Tổng số lượt ủng hộ: <b>13</b>" in page
-    assert "ỦY BAN NHÂN DÂN HUYỆN BẠCH THÔNG" in page
+    # Each unit on two lines, its locality apart, as letterheads set them.
+    assert '<div class="superior">ỦY BAN NHÂN DÂN</div><div class="superior">HUYỆN BẠCH THÔNG</div>' in page
+    assert '<div class="unit">PHÒNG GIÁO DỤC VÀ ĐÀO TẠO</div><div class="unit">HUYỆN BẠCH THÔNG</div>' in page
+    # The frame of an official report: number line, place and date, attendance total, signature block.
+    from kiosk.vietnamese import format_date_long
+    today = dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    assert "Số:        /BC-PGDĐT" in page
+    assert f"Bạch Thông, {format_date_long(today)}" in page
+    assert "Tổng số người tham dự: <b>87</b> người (khách mời có mặt 80, khách vãng lai 7)" in " ".join(page.split())
+    assert "Nơi nhận:" in page and "- Ủy ban nhân dân huyện Bạch Thông (để báo cáo);" in page
+    assert "TRƯỞNG PHÒNG" in page and "(Ký, ghi rõ họ tên, đóng dấu)" in page
+
+
+@pytest.mark.parametrize("unit, symbol, signer", [
+    ("Phòng Giáo dục và Đào tạo huyện Bạch Thông", "PGDĐT", "TRƯỞNG PHÒNG"),
+    ("Ủy ban nhân dân huyện Bạch Thông", "UBND", "CHỦ TỊCH"),
+    ("Hội Khuyến học huyện Bạch Thông", "HKH", "CHỦ TỊCH"),
+    ("Trường THCS Phủ Thông", "TTHCSPT", "HIỆU TRƯỞNG"),
+    ("Ban tổ chức", "BTC", "THỦ TRƯỞNG ĐƠN VỊ"),
+])
+def test_the_report_names_its_unit_as_offices_abbreviate_it(unit, symbol, signer):
+    from kiosk import official
+    assert official.unit_symbol(unit) == symbol
+    assert official.signer_title(unit) == signer
+
+
+def test_the_date_line_is_placed_in_the_first_district_named():
+    from kiosk import official
+    assert official.place_name("Phòng Giáo dục và Đào tạo huyện Bạch Thông") == "Bạch Thông"
+    assert official.place_name(None, "", "Phố Nà Hái, thị trấn Phủ Thông, huyện Bạch Thông, tỉnh Bắc Kạn") == "Bạch Thông"
+    assert official.place_name("Sở Giáo dục thành phố Hà Nội") == "Hà Nội"
+    assert official.place_name("Ban tổ chức") == ""
 
 
 def test_staff_and_students_lines_follow_the_groups_kind_in_any_event_file(tmp_path):
