@@ -98,12 +98,12 @@ class CardRenderer:
         zone = ZoneInfo(event.timezone)
         start = event.starts_at.astimezone(zone)
         y = draw_lines(draw, ["Tới dự"], font("regular", px(3.4)), m, px(52.5), self.inner)
-        face, lines = fit_block(draw, event.title, "bold", px(4.4), self.inner, 2, px(3.2))
+        face, lines = fit_block(draw, event.title, "bold", px(4.4), self.inner, 2, px(3.2), balance=True)
         y = draw_lines(draw, lines, face, m, y + px(0.6), self.inner, spacing=1.22)
         when = f"Thời gian: {format_time(start)}, ngày {format_date_short(start)}"
         y = draw_lines(draw, [when], font("semibold", px(3.6)), m, y + px(1.0), self.inner)
         place = f"Địa điểm: {event.venue}" + (f", {event.address}" if event.address else "")
-        face, lines = fit_block(draw, place, "regular", px(3.3), self.inner, 2, px(2.6))
+        face, lines = fit_block(draw, place, "regular", px(3.3), self.inner, 2, px(2.6), balance=True)
         self.shared_bottom = draw_lines(draw, lines, face, m, y + px(0.2), self.inner)
         footer = font("regular", px(2.5))
         draw_lines(draw, ["Xin vui lòng xuất trình mã này tại cổng đón tiếp"], footer, m, h - px(7.6),
@@ -112,18 +112,25 @@ class CardRenderer:
 
     def render(self, person: CardPerson) -> Image.Image:
         """One card as a grayscale image."""
+        return self.render_with_lines(person)[0]
+
+    def render_with_lines(self, person: CardPerson) -> tuple[Image.Image, list[tuple]]:
+        """One card, and the (font, lines) blocks drawn for the person (name, then details), as laid out."""
         card = self.base.copy()
         draw = ImageDraw.Draw(card)
         m, px, w = self.margin, self._mm, self.size[0]
 
         name = naming.card_name(person.honorific, person.full_name)
-        face, lines = fit_block(draw, name, "bold", px(5.6), self.inner, 2, px(3.8))
+        face, lines = fit_block(draw, name, "bold", px(5.6), self.inner, 2, px(3.8), balance=True)
         y = draw_lines(draw, lines, face, m, px(29), self.inner, spacing=1.2)
+        blocks = [(face, lines)]
         details = naming.details(person.full_name, person.title, person.organisation)
         if details:
             room = max(1, int((px(51.5) - y) // (px(3.4) * 1.25)))
-            face, lines = fit_block(draw, details, "regular", px(3.4), self.inner, min(3, room), px(2.6))
+            face, lines = fit_block(draw, details, "regular", px(3.4), self.inner, min(3, room), px(2.6),
+                                    balance=True)
             draw_lines(draw, lines, face, m, y + px(0.3), self.inner, fill=GREY)
+            blocks.append((face, lines))
 
         y = self.shared_bottom + px(1.2)
         if person.seat:
@@ -137,7 +144,7 @@ class CardRenderer:
         card.paste(qr, ((w - qr.width) // 2, y))
         code_face = font("code", px(3.4))
         draw_lines(draw, [display_form(person.code)], code_face, m, y + qr.height - px(1.6), self.inner)
-        return card
+        return card, blocks
 
     def png(self, person: CardPerson) -> bytes:
         """One card as PNG bytes (300 dpi recorded in the file)."""

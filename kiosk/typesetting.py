@@ -50,6 +50,23 @@ def wrap(draw: ImageDraw.ImageDraw, text: str, face: ImageFont.FreeTypeFont, wid
     return lines
 
 
+def balanced_wrap(draw: ImageDraw.ImageDraw, text: str, face: ImageFont.FreeTypeFont, width: float) -> list[str]:
+    """Lines as even as they can be: greedy wrapping at the narrowest width that still gives as few lines,
+    so a block never ends on one word left alone (the lines are still centred on the full width)."""
+    lines = wrap(draw, text, face, width)
+    if len(lines) < 2:
+        return lines
+    words = nfc(text).split(" ")
+    low, high = min(width, max(draw.textlength(word, font=face) for word in words)), width
+    for _ in range(14):              # 1/16000 of the width: finer than a pixel at any card size
+        middle = (low + high) / 2
+        if len(wrap(draw, text, face, middle)) <= len(lines):
+            high = middle
+        else:
+            low = middle
+    return wrap(draw, text, face, high)
+
+
 def line_height(face: ImageFont.FreeTypeFont, spacing: float = 1.25) -> int:
     """Distance between baselines; room for stacked Vietnamese tone marks above capitals."""
     return int(face.size * spacing)
@@ -73,12 +90,13 @@ def draw_lines(draw: ImageDraw.ImageDraw, lines: list[str], face: ImageFont.Free
 
 
 def fit_block(draw: ImageDraw.ImageDraw, text: str, style: str, size_px: int, width: float, max_lines: int,
-              min_px: int) -> tuple[ImageFont.FreeTypeFont, list[str]]:
-    """The largest font size (down to min_px) at which `text` wraps into at most max_lines lines."""
+              min_px: int, balance: bool = False) -> tuple[ImageFont.FreeTypeFont, list[str]]:
+    """The largest font size (down to min_px) at which `text` wraps into at most max_lines lines (evenly,
+    with `balance`)."""
     size = size_px
     while True:
         face = font(style, size)
-        lines = wrap(draw, text, face, width)
+        lines = (balanced_wrap if balance else wrap)(draw, text, face, width)
         if len(lines) <= max_lines:
             return face, lines
         if size <= min_px:

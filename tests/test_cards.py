@@ -88,3 +88,61 @@ def test_card_download_from_the_admin_page_decodes(client_as, app):
     response = admin.get(f"/admin/invitees/{invitee_id}/card.png?download=1")
     assert "attachment" in response.headers["Content-Disposition"]
     assert _decode(Image.open(io.BytesIO(response.data))) == [code]
+
+
+TITLES = [
+    "Phó Bí thư Thường trực Huyện ủy, Chủ tịch Hội đồng nhân dân huyện Bạch Thông",
+    "Phó Trưởng phòng Giáo dục và Đào tạo huyện Bạch Thông kiêm Phó Chủ tịch Thường trực Hội Khuyến học huyện",
+    "Giám đốc Trung tâm Giáo dục nghề nghiệp - Giáo dục thường xuyên huyện Bạch Thông",
+    "Chủ tịch Ủy ban Mặt trận Tổ quốc Việt Nam huyện Bạch Thông",
+    "Bí thư Đảng ủy, Chủ tịch Hội đồng nhân dân thị trấn Phủ Thông",
+    "Hiệu trưởng Trường THCS Phủ Thông",
+    "Trưởng Công an huyện Bạch Thông",
+]
+
+
+def test_card_text_never_ends_on_a_word_left_alone():
+    """Balanced wrapping: every line fits, the words keep their order, and no block of several lines ends
+    on one word by itself (greedy wrapping leaves 'Thông' alone under 'Bạch' on several of these)."""
+    from PIL import ImageDraw
+
+    from kiosk.typesetting import balanced_wrap, font, wrap
+    draw = ImageDraw.Draw(Image.new("L", (10, 10)))
+    widths = [mm(w) for w in (60, 70, 83)]
+    lone_greedy = 0
+    for style, size in (("regular", mm(3.4)), ("bold", mm(5.6)), ("bold", mm(4.4))):
+        face = font(style, size)
+        for text in TITLES:
+            for width in widths:
+                lines = balanced_wrap(draw, text, face, width)
+                assert " ".join(lines) == text
+                assert all(draw.textlength(line, font=face) <= width for line in lines)
+                greedy = wrap(draw, text, face, width)
+                assert len(lines) == len(greedy)          # as few lines as greedy wrapping needs
+                if len(lines) > 1:
+                    assert len(lines[-1].split()) > 1, (text, lines)
+                    lone_greedy += len(greedy[-1].split()) == 1
+    assert lone_greedy > 0   # the titles do exercise the case greedy wrapping gets wrong
+
+
+def test_the_longest_title_is_drawn_balanced_inside_its_margin(app):
+    db = app.extensions["kiosk.db"]
+    info, people = invitations.card_people(db)
+    renderer = CardRenderer(info)
+    from checkin.cards import CardPerson
+    from PIL import ImageDraw
+    person = CardPerson(code=people[0].code, honorific="Bà", full_name="Hoàng Thị Phương Thảo",
+                        title=max(TITLES, key=len), organisation="Phòng Giáo dục và Đào tạo huyện Bạch Thông")
+    image, blocks = renderer.render_with_lines(person)
+    image.save(ARTIFACTS / "card-long-title.png")
+    (_name_face, _name), (face, details) = blocks
+    assert len(details) >= 2 and all(len(line.split()) > 1 for line in details)
+    # Every line of the block stays within the card's inner width, with its 6 mm margin either side.
+    draw = ImageDraw.Draw(image)
+    assert all(draw.textlength(line, font=face) <= renderer.inner for line in details)
+    width, height = renderer.size
+    frame = mm(3.6) + 6
+    for strip in (image.crop((frame, frame, renderer.margin - 2, height - frame)),
+                  image.crop((width - renderer.margin + 2, frame, width - frame, height - frame))):
+        assert strip.getextrema()[0] > 200
+    assert _decode(image) == [people[0].code]
