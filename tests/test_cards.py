@@ -58,6 +58,15 @@ def test_every_pdf_card_decodes_and_pages_are_a4_with_four_cards(app, tmp_path):
     assert sorted(found) == sorted(_codes(db))
 
 
+def _assert_margins_empty(image: Image.Image, renderer: CardRenderer) -> None:
+    """No ink between the inner frame and the text's 6 mm margin, on either side."""
+    width, height = renderer.size
+    frame = mm(3.6) + 6
+    for strip in (image.crop((frame, frame, renderer.margin - 2, height - frame)),
+                  image.crop((width - renderer.margin + 2, frame, width - frame, height - frame))):
+        assert strip.getextrema()[0] > 200
+
+
 def test_long_names_and_titles_wrap_inside_the_card(app):
     db = app.extensions["kiosk.db"]
     info, people = invitations.card_people(db)
@@ -72,11 +81,7 @@ def test_long_names_and_titles_wrap_inside_the_card(app):
     image.save(ARTIFACTS / "card-long-name.png")
     assert image.size == renderer.size
     # The margins stay empty: nothing was drawn past the inner frame.
-    width, height = renderer.size
-    frame = mm(3.6) + 6
-    for strip in (image.crop((frame, frame, renderer.margin - 2, height - frame)),
-                  image.crop((width - renderer.margin + 2, frame, width - frame, height - frame))):
-        assert strip.getextrema()[0] > 200
+    _assert_margins_empty(image, renderer)
     assert _decode(image) == [people[0].code]
 
 
@@ -140,9 +145,5 @@ def test_the_longest_title_is_drawn_balanced_inside_its_margin(app):
     # Every line of the block stays within the card's inner width, with its 6 mm margin either side.
     draw = ImageDraw.Draw(image)
     assert all(draw.textlength(line, font=face) <= renderer.inner for line in details)
-    width, height = renderer.size
-    frame = mm(3.6) + 6
-    for strip in (image.crop((frame, frame, renderer.margin - 2, height - frame)),
-                  image.crop((width - renderer.margin + 2, frame, width - frame, height - frame))):
-        assert strip.getextrema()[0] > 200
+    _assert_margins_empty(image, renderer)
     assert _decode(image) == [people[0].code]
