@@ -64,7 +64,14 @@ def balanced_wrap(draw: ImageDraw.ImageDraw, text: str, face: ImageFont.FreeType
             high = middle
         else:
             low = middle
-    return wrap(draw, text, face, high)
+    lines = wrap(draw, text, face, high)
+    last, before = lines[-1].split(" "), lines[-2].split(" ")
+    if len(last) == 1 and len(before) >= 3:
+        # A long last word can force a lone one at every width: take one word down when it still fits.
+        moved = " ".join([before[-1], *last])
+        if draw.textlength(moved, font=face) <= width:
+            lines[-2:] = [" ".join(before[:-1]), moved]
+    return lines
 
 
 def line_height(face: ImageFont.FreeTypeFont, spacing: float = 1.25) -> int:
@@ -96,12 +103,17 @@ def fit_block(draw: ImageDraw.ImageDraw, text: str, style: str, size_px: int, wi
     size = size_px
     while True:
         face = font(style, size)
-        lines = (balanced_wrap if balance else wrap)(draw, text, face, width)
+        lines = wrap(draw, text, face, width)
         if len(lines) <= max_lines:
-            return face, lines
+            # Balancing keeps the line count, so the greedy count picks the size and balancing only the breaks.
+            return face, balanced_wrap(draw, text, face, width) if balance else lines
         if size <= min_px:
             # Still too long at the smallest size: keep what fits and say that text was cut.
+            # Greedy lines, not balanced ones: they carry the most text into the lines kept.
             kept = lines[:max_lines]
+            # Cut at a word first ("huyện Bạch…", not "huyện Bạch Thông, Ủ…"), inside a word only if it is alone.
+            while " " in kept[-1] and draw.textlength(kept[-1] + "…", font=face) > width:
+                kept[-1] = kept[-1].rsplit(" ", 1)[0]
             while kept[-1] and draw.textlength(kept[-1] + "…", font=face) > width:
                 kept[-1] = kept[-1][:-1]
             kept[-1] = kept[-1].rstrip() + "…"

@@ -61,9 +61,11 @@ def test_every_pdf_card_decodes_and_pages_are_a4_with_four_cards(app, tmp_path):
 def _assert_margins_empty(image: Image.Image, renderer: CardRenderer) -> None:
     """No ink between the inner frame and the text's 6 mm margin, on either side."""
     width, height = renderer.size
-    frame = mm(3.6) + 6
-    for strip in (image.crop((frame, frame, renderer.margin - 2, height - frame)),
-                  image.crop((width - renderer.margin + 2, frame, width - frame, height - frame))):
+    frame = mm(3.6) + max(1, mm(0.15)) + 1      # just inside the grey inner frame line
+    m = renderer.margin
+    # Up to the margin itself, not a few pixels short: a tone mark or the horn of ư may not overhang it.
+    for strip in (image.crop((frame, frame, m, height - frame)),
+                  image.crop((width - m, frame, width - frame, height - frame))):
         assert strip.getextrema()[0] > 200
 
 
@@ -136,11 +138,13 @@ def test_the_longest_title_is_drawn_balanced_inside_its_margin(app):
     renderer = CardRenderer(info)
     from checkin.cards import CardPerson
     from PIL import ImageDraw
-    person = CardPerson(code=people[0].code, honorific="Bà", full_name="Hoàng Thị Phương Thảo",
+    person = CardPerson(code=people[0].code, honorific="Bà", full_name="Hoàng Thị Phương Thảo Nguyên",
                         title=max(TITLES, key=len), organisation="Phòng Giáo dục và Đào tạo huyện Bạch Thông")
     image, blocks = renderer.render_with_lines(person)
     image.save(ARTIFACTS / "card-long-title.png")
-    (_name_face, _name), (face, details) = blocks
+    (_name_face, name), (face, details) = blocks
+    # Greedy wrapping leaves "Nguyên" alone under "Bà Hoàng Thị Phương Thảo".
+    assert len(name) == 2 and all(len(line.split()) > 1 for line in name), name
     assert len(details) >= 2 and all(len(line.split()) > 1 for line in details)
     # Every line of the block stays within the card's inner width, with its 6 mm margin either side.
     draw = ImageDraw.Draw(image)
