@@ -20,4 +20,4 @@ def _setup(state) -> None:
     app.extensions["kiosk.import_jobs"] = ImportJobs(app.extensions["kiosk.db"])
 
 
-from . import admin_views, views  # noqa: E402,F401  (registers the routes on bp)
+from . import admin_views, door_list_views, paper_views, views  # noqa: E402,F401  (registers the routes on bp)

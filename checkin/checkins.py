@@ -14,7 +14,7 @@ from kiosk.storage.checkins import ScanMeta
 from kiosk.cleaning import clean_text
 from kiosk.vietnamese import format_time, nfc
 
-from . import gate, naming, search_rank
+from . import gate, naming, offline, search_rank
 from .codes import CodeError, parse_scan
 from .gate import ALREADY, INVALID, OK, REVOKED, UNKNOWN, CheckInError, Guest
 from .people import PersonError, normalise_phone
@@ -32,6 +32,12 @@ class EventContext:
     zone: ZoneInfo
     starts_at: dt.datetime
     vip_max_rank: int
+
+
+def event_context(db: Database) -> EventContext:
+    """The event's facts (zone, start, VIP threshold), read now."""
+    with db.read() as session:
+        return _context(session)
 
 
 def _context(session) -> EventContext:
@@ -60,7 +66,8 @@ def _guest(row, ctx: EventContext) -> Guest:
                  organisation=row.organisation, group_name=row.group_name, seat=row.seat,
                  vip=gate.is_vip(row.group_vip, row.protocol_rank, ctx.vip_max_rank) and not row.is_walk_in,
                  substitute_name=row.substitute_name, checked_in_at=row.checked_in_at,
-                 checked_in_gate=row.checked_in_gate, removed=row.removed_at is not None)
+                 checked_in_gate=row.checked_in_gate, removed=row.removed_at is not None,
+                 checked_in_source=row.checked_in_source)
 
 
 def guest_json(guest: Guest | None) -> dict | None:
@@ -94,18 +101,58 @@ def _answer(outcome: str, guest: Guest | None, ctx: EventContext, *, reason=None
     }
 
 
+def _entry(guest: Guest | None) -> offline.Entry | None:
+    if guest is None or guest.checked_in_at is None:
+        return None
+    return offline.Entry(guest.checked_in_at, guest.checked_in_gate, guest.checked_in_source)
+
+
 def _admit(session, ctx: EventContext, row, revoke_reason: str | None, meta: ScanMeta,
            now: dt.datetime) -> tuple[str, Guest | None, dict]:
     guest = _guest(row, ctx) if row else None
-    outcome = gate.decide(row is not None, revoke_reason, guest)
+    at = meta.scanned_at or now
+    outcome = gate.decide(row is not None, revoke_reason, guest, meta.scanned_at)
     reason = revoke_reason if outcome == REVOKED else None
     if outcome == REVOKED and reason is None:
         reason = "Thư mời đã bị huỷ"
-    if outcome == OK and not queries.admit(session, row.id, now, meta.gate):
+    displaced = _entry(guest) if outcome == OK else None   # a later admission this earlier scan replaces
+    if outcome == OK and not queries.admit(session, row.id, at, meta.gate, meta.source,
+                                           earlier_wins=meta.scanned_at is not None):
         # Another gate admitted this person between our read and our write: tell the truth.
         guest = _guest(queries.guest_row(session, row.id), ctx)
-        outcome = ALREADY
-    return outcome, guest, _answer(outcome, guest, ctx, reason=reason, admitted_at=now)
+        outcome, displaced = ALREADY, None
+    response = _answer(outcome, guest, ctx, reason=reason, admitted_at=at)
+    if meta.source:
+        response["source"] = meta.source
+        _note_conflict(session, ctx, guest, outcome, displaced, meta, at, response, now)
+    return outcome, guest, response
+
+
+def _note_conflict(session, ctx: EventContext, guest: Guest | None, outcome: str, displaced, meta: ScanMeta,
+                   at: dt.datetime, response: dict, now: dt.datetime) -> None:
+    """Record and answer a conflict (offline.py) when an offline gate let in someone it should not have."""
+    kind = offline.conflict_kind(meta.local_verdict, meta.source, outcome, displaced)
+    if kind is None or guest is None:
+        return
+    this = offline.Entry(at, meta.gate, meta.source)
+    earlier, later = (this, displaced) if displaced is not None else (_entry(guest), this)
+    if kind == offline.REVOKED_CARD:
+        earlier, later = None, this
+    who = gate.addressed(guest)
+    conflict = {"kind": kind, "invitee_id": guest.id, "who": who,
+                "message": offline.conflict_message(kind, who, earlier, later, ctx.zone),
+                "first": earlier.as_json(ctx.zone) if earlier else None, "second": later.as_json(ctx.zone),
+                "noted_at": now.isoformat()}
+    response["conflict"] = conflict
+    queries.log_scan(session, event_id=ctx.id, kind="conflict", raw=None, code=None, outcome=kind,
+                     invitee_id=guest.id, meta=replace(meta, nonce=None), reason=conflict["message"],
+                     response=conflict, now=now)
+
+
+def conflicts(db: Database) -> list[dict]:
+    """Every conflict noted so far, newest first (GET /api/gate/conflicts, the dashboard)."""
+    with db.read() as session:
+        return queries.conflicts(session, _context(session).id)
 
 
 def _replayed(session, meta: ScanMeta) -> dict | None:
@@ -192,10 +239,12 @@ def walk_in(db: Database, values: dict, meta: ScanMeta, now: dt.datetime | None 
             raise CheckInError("group_not_walk_in")
         person = queries.add_walk_in(session, ctx.id, group.id,
                                      {"full_name": name, "organisation": nfc(values.get("organisation")) or None,
-                                      "phone": phone}, now, meta.gate)
+                                      "phone": phone}, now, meta.gate, meta.scanned_at, meta.source)
         guest = _guest(queries.guest_row(session, person.id), ctx)
-        response = _answer(OK, guest, ctx, admitted_at=now)
+        response = _answer(OK, guest, ctx, admitted_at=meta.scanned_at or now)
         response["walk_in"] = True
+        if meta.source:
+            response["source"] = meta.source
         queries.log_scan(session, event_id=ctx.id, kind="walk_in", raw=None, code=None, outcome=OK,
                          invitee_id=person.id, meta=meta, reason=None, response=response, now=now)
         return response

@@ -48,6 +48,7 @@ class Guest:
     checked_in_at: dt.datetime | None
     checked_in_gate: str | None
     removed: bool
+    checked_in_source: str | None = None
 
 
 def is_vip(group_is_vip: bool, protocol_rank: int | None, vip_max_rank: int) -> bool:
@@ -60,13 +61,15 @@ def addressed(guest: Guest) -> str:
     return naming.addressed(guest.honorific, guest.full_name)
 
 
-def decide(found: bool, revoked_reason: str | None, guest: Guest | None) -> str:
-    """The outcome of a well-formed code before the atomic admission (which may still say ALREADY)."""
+def decide(found: bool, revoked_reason: str | None, guest: Guest | None, at: dt.datetime | None = None) -> str:
+    """The outcome of a well-formed code scanned at `at` (default: now), before the atomic admission
+    (which may still say ALREADY). A scan made offline before the recorded admission is the earlier
+    arrival: it is OK, and takes the admission's place."""
     if not found or guest is None:
         return UNKNOWN
     if revoked_reason is not None or guest.removed:
         return REVOKED
-    if guest.checked_in_at is not None:
+    if guest.checked_in_at is not None and (at is None or guest.checked_in_at <= at):
         return ALREADY
     return OK
 

@@ -43,12 +43,17 @@ def push_stats(app: Flask) -> None:
 
 
 def after_checkin(app: Flask, result: dict) -> None:
-    """After a scan, search admission or walk-in: greet, and refresh counts and roster soon."""
+    """After a scan, search admission or walk-in: greet, refresh counts, roster and the gates' copies soon,
+    and tell every gate of a conflict at once."""
+    from .gate_events import push_conflict   # (the gates' copies follow every POST: gate_events.register)
     push.coalesced(app, "checkin.stats", push_stats, STATS_DELAY)
+    if result.get("conflict") and not result.get("replayed"):
+        push_conflict(app, result["conflict"])
     guest = result.get("delegate")
     if result.get("result") != "ok" or guest is None or result.get("walk_in"):
         return
-    if not result.get("replayed"):
+    if not result.get("replayed") and not result.get("source"):
+        # A late sync or a paper entry greets nobody: the person came in a while ago.
         # Only name, honorific, title, organisation and seat reach a screen: never a phone number.
         title, organisation = naming.detail_parts(guest["full_name"], guest.get("title"), guest.get("organisation"))
         app.extensions["kiosk.socketio"].emit("greet", {

@@ -1,13 +1,21 @@
 """The gate page and the check-in API (DESIGN.md: POST /api/checkin, GET /api/delegates, GET /api/stats)."""
 from __future__ import annotations
 
-from flask import current_app, jsonify, render_template, request
+import datetime as dt
+import functools
+import gzip
+import hashlib
+import json
+from pathlib import Path
+
+from flask import Response, current_app, jsonify, render_template, request, url_for
 
 from kiosk import auth
+from kiosk.storage import utcnow
 from kiosk.storage import checkins as checkin_queries
 from kiosk.storage import events as event_queries
 
-from . import bp, checkins, live
+from . import bp, checkins, gate_copy, live, offline
 from .gate import CheckInError
 
 
@@ -30,10 +38,40 @@ def _text(body: dict, key: str, limit: int = 200) -> str | None:
     return value
 
 
+def _offline(body: dict) -> dict:
+    """ScanMeta fields of a scan judged on the gate's copy while offline: {"scanned_at", "verdict"}."""
+    value = body.get("offline")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError("offline")
+    verdict = value.get("verdict")
+    if verdict is not None and verdict not in OFFLINE_VERDICTS:
+        raise ValueError("offline.verdict")
+    return {"source": "offline", "local_verdict": verdict,
+            "scanned_at": offline.scan_time(_moment(value.get("scanned_at")), utcnow())}
+
+
+def _moment(value) -> dt.datetime | None:
+    if not isinstance(value, str) or len(value) > 40:
+        raise ValueError("offline.scanned_at")
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("offline.scanned_at") from None
+    if moment.tzinfo is None:
+        raise ValueError("offline.scanned_at")
+    return moment
+
+
+# The verdicts a gate can show from its copy (gate.js OFFLINE_VERDICTS).
+OFFLINE_VERDICTS = ("ok", "vip", "already_checked_in", "revoked", "invalid", "not_here")
+
+
 def _meta(body: dict) -> checkins.ScanMeta:
     return checkins.ScanMeta(gate=(_text(body, "gate", 80) or None), operator=auth.current_role(),
                              client_addr=auth.client_address(), nonce=_text(body, "nonce", 80) or None,
-                             client_at=_text(body, "client_time", 40))
+                             client_at=_text(body, "client_time", 40), **_offline(body))
 
 
 def _invitee_id(body: dict | None) -> int | None:
@@ -113,6 +151,28 @@ def api_undo():
     return jsonify(result)
 
 
+@bp.get("/api/gate/copy")
+@auth.requires_role("gate")
+def api_gate_copy():
+    """The gate's local copy (whole, or the changes after ?since=N), gzipped for phones on a busy Wi-Fi."""
+    since = request.args.get("since", type=int)
+    body = json.dumps(gate_copy.snapshot(_db(), since if since is not None and since >= 0 else None),
+                      ensure_ascii=False, separators=(",", ":")).encode()
+    response = Response(body, mimetype="application/json")
+    if len(body) > 4096 and "gzip" in request.headers.get("Accept-Encoding", ""):
+        response.set_data(gzip.compress(body, compresslevel=5))
+        response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/api/gate/conflicts")
+@auth.requires_role("gate")
+def api_gate_conflicts():
+    return jsonify({"conflicts": checkins.conflicts(_db())})
+
+
 @bp.get("/api/delegates")
 @auth.requires_role("gate")
 def api_delegates():
@@ -138,6 +198,36 @@ def api_roster():
 @auth.requires_role("admin")
 def api_absent():
     return jsonify({"absent": checkins.absent(_db())})
+
+
+# What the gate page loads (gate.html, kiosk.css's fonts): kept by its service worker for offline reloads.
+GATE_ASSETS = ("css/kiosk.css", "css/gate.css", "js/forms.js", "vendor/socket.io/socket.io.min.js",
+               "vendor/jsqr/jsQR.js", "js/gate_codes.js", "js/gate_store.js", "js/gate.js",
+               "vendor/fonts/BeVietnamPro-Regular.ttf", "vendor/fonts/BeVietnamPro-Medium.ttf",
+               "vendor/fonts/BeVietnamPro-SemiBold.ttf", "vendor/fonts/BeVietnamPro-Bold.ttf",
+               "vendor/fonts/BeVietnamPro-ExtraBold.ttf")
+
+
+@functools.lru_cache(maxsize=1)
+def _service_worker_source() -> tuple[str, str]:
+    """(worker script, version): the version is a hash of every file it keeps, so a new kiosk release
+    installs a new worker and the phones drop the old files."""
+    static = Path(current_app.static_folder)
+    digest = hashlib.sha256()
+    for name in GATE_ASSETS + ("js/gate_sw.js",):
+        digest.update((static / name).read_bytes())
+    return (static / "js/gate_sw.js").read_text(encoding="utf-8"), digest.hexdigest()[:16]
+
+
+@bp.get("/gate-sw.js")
+def gate_service_worker():
+    """The gate's service worker (no login: it holds no data, and fetches the page with the phone's own)."""
+    source, version = _service_worker_source()
+    urls = ["/gate"] + [url_for("static", filename=name) for name in GATE_ASSETS]
+    body = f"var PRECACHE = {json.dumps(urls)};\nvar VERSION = {json.dumps(version)};\n{source}"
+    response = Response(body, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 @bp.get("/gate")

@@ -59,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from . import admin_views, views  # noqa: F401  (admin_views adds the organiser's routes to views.bp)
     from checkin import bp as checkin_bp
+    from checkin import gate_events
     from display import bp as display_bp
     from display import events as display_events
     from printer import bp as printer_bp
@@ -70,6 +71,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(printer_bp)
     printer_setup(app)
     display_events.register(app, socketio)
+    gate_events.register(app, socketio)
     return app
 
 

@@ -68,6 +68,7 @@ def programme_summary(app: Flask, now: dt.datetime | None = None) -> list[dict]:
 def snapshot(app: Flask) -> dict:
     """Everything the dashboard shows, computed now."""
     from checkin import checkins
+    from checkin.gate_events import gate_list
     from display.push import current_timing, screen_list
 
     db = app.extensions["kiosk.db"]
@@ -85,6 +86,8 @@ def snapshot(app: Flask) -> dict:
         "programme_timing": current_timing(app),   # the MC page's drift and projected end, computed alike
         "printer": printer,
         "screens": screen_list(app),
+        "gate_devices": gate_list(app),
+        "conflicts": checkins.conflicts(db)[:20],
         "backup": last_backup(app),
         "security": security_summary(app),
         "server_time": int(utcnow().timestamp() * 1000),

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from checkin.naming import listed_honorific
+from checkin.offline import SOURCE_LABELS
 
 from . import official
 from .storage import Database
@@ -16,8 +18,10 @@ from .vietnamese import format_date_long, format_date_short, format_time
 TITLE = "Báo cáo kết quả tổ chức Lễ khai mạc Tuần lễ hưởng ứng học tập suốt đời năm 2023"
 METHODS = {"cash": "Tiền mặt", "transfer": "Chuyển khoản"}
 OUTCOMES = {"ok": "Cho vào", "already_checked_in": "Đã vào trước đó", "unknown": "Không có trong danh sách",
-            "revoked": "Thư mời đã thu hồi", "invalid": "Mã không hợp lệ", "undone": "Huỷ lượt vào"}
-KINDS = {"scan": "Quét mã", "search": "Tìm tên", "walk_in": "Khách vãng lai", "undo": "Huỷ lượt vào"}
+            "revoked": "Thư mời đã thu hồi", "invalid": "Mã không hợp lệ", "undone": "Huỷ lượt vào",
+            "double": "Cho vào hai lần", "not_here": "Không có trên máy cổng"}
+KINDS = {"scan": "Quét mã", "search": "Tìm tên", "walk_in": "Khách vãng lai", "undo": "Huỷ lượt vào",
+         "conflict": "Xung đột (mất mạng)"}
 
 
 class Money(int):
@@ -94,8 +98,8 @@ def build(db: Database, now: dt.datetime) -> Report:
     # STT counts the rows; the protocol rank is the office's own order (and may be empty or repeated).
     delegates = Table("dai-bieu", "Đại biểu",
                       ["STT", "Thứ tự nghi thức", "Danh xưng", "Họ và tên", "Chức vụ", "Đơn vị", "Nhóm", "Khu vực/ghế",
-                       "Điện thoại", "Tình trạng", "Giờ đến", "Cổng", "Người đi thay", "Ghi chú"],
-                      datetime_columns=(10,), widths=(6, 10, 11, 28, 28, 34, 34, 14, 13, 14, 18, 12, 22, 20))
+                       "Điện thoại", "Tình trạng", "Giờ đến", "Cổng", "Ghi nhận", "Người đi thay", "Ghi chú"],
+                      datetime_columns=(10,), widths=(6, 10, 11, 28, 28, 34, 34, 14, 13, 14, 18, 12, 16, 22, 20))
     for person, group in people:
         stats = group_rows.setdefault(group.key, {"name": group.name, "invited": 0, "present": 0, "walk_ins": 0,
                                                   "rank": group.protocol_rank, "kind": group.kind})
@@ -111,15 +115,20 @@ def build(db: Database, now: dt.datetime) -> Report:
                                listed_honorific(person.honorific, person.full_name), person.full_name, person.title,
                                person.organisation, group.name, person.seat, person.phone, status,
                                _local(person.checked_in_at, zone), person.checked_in_gate,
+                               SOURCE_LABELS.get(person.checked_in_source) if person.checked_in_at else None,
                                person.substitute_name, person.note])
 
     scans = Table("nhat-ky-quet", "Nhật ký quét",
                   ["STT", "Thời gian", "Loại", "Kết quả", "Khách", "Mã", "Dữ liệu quét", "Cổng", "Vai trò",
-                   "Máy", "Lý do"], datetime_columns=(1,), widths=(7, 19, 16, 22, 30, 20, 26, 12, 10, 15, 30))
+                   "Máy", "Lý do", "Ghi nhận", "Giờ quét thực tế"], datetime_columns=(1, 12),
+                  widths=(7, 19, 16, 22, 30, 20, 26, 12, 10, 15, 30, 16, 19))
     for number, (row, name) in enumerate(log, start=1):
+        # An offline scan or a paper tick reached the server later: "Thời gian" is when it did, the last
+        # column when it happened (the admission's time).
         scans.rows.append([number, _local(row.at, zone), KINDS.get(row.kind, row.kind),
                            OUTCOMES.get(row.outcome, row.outcome), name, row.code, row.raw, row.gate, row.operator,
-                           row.client_addr, row.reason])
+                           row.client_addr, row.reason, SOURCE_LABELS.get(row.source) if row.source else None,
+                           _local(row.scanned_at, zone)])
 
     by_method: dict[str, int] = {}
     ledger = Table("ung-ho", "Ủng hộ",
@@ -162,12 +171,20 @@ def build(db: Database, now: dt.datetime) -> Report:
     staff = sum(g["walk_ins"] + g["present"] for g in groups if g["kind"] == "staff")
     students = sum(g["walk_ins"] + g["present"] for g in groups if g["kind"] == "students")
     start = event.starts_at.astimezone(zone)
+    sources = Counter(p.checked_in_source for p, _g in people
+                      if p.checked_in_at and p.removed_at is None and p.checked_in_source)
+    conflicts = sum(1 for row, _name in log if row.kind == "conflict")
     summary_pairs = [
         ("Sự kiện", event.title), ("Thời gian", f"{format_time(start)}, {format_date_long(start)}"),
         ("Địa điểm", event.venue + (f" ({event.address})" if event.address else "")),
         ("Khách mời được mời", invited), ("Khách mời có mặt", present), ("Khách vãng lai", walk_ins),
         ("Cán bộ, giáo viên, nhân viên nhà trường", staff), ("Học sinh", students),
         ("Tổng số người đã đến", present + walk_ins),
+        # Only on a day the Wi-Fi dropped: how many admissions came from offline gates or the paper list.
+        *[(label, n) for label, n in (
+            ("Trong đó ghi nhận khi mất mạng (ngoại tuyến)", sources.get("offline", 0)),
+            ("Trong đó ghi nhận từ danh sách giấy", sources.get("paper", 0)),
+            ("Xung đột khi mất mạng (cho vào hai lần, thư mời đã thu hồi)", conflicts)) if n],
         ("Số lượt ủng hộ (không tính biên nhận đã huỷ)", count), ("Tổng tiền ủng hộ", Money(total)),
         *[(f"Ủng hộ bằng {method.lower()}", Money(amount)) for method, amount in sorted(by_method.items())],
         ("Lập lúc", f"{format_time(now.astimezone(zone))} ngày {format_date_short(now.astimezone(zone))}"),

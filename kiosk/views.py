@@ -38,7 +38,7 @@ def _https_only():
 
 # Each feature's admin page, in tab order; a tab shows once its feature registers the endpoint.
 ADMIN_TABS = (("kiosk.admin", "Tổng quan"), ("checkin.admin_invitees", "Khách mời"),
-              ("checkin.admin_arrivals", "Đến dự"),
+              ("checkin.admin_arrivals", "Đến dự"), ("checkin.admin_paper", "Danh sách giấy"),
               ("display.admin_programme", "Chương trình"), ("printer.ledger", "Sổ ủng hộ"),
               ("kiosk.admin_report", "Báo cáo"))
 

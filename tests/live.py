@@ -49,6 +49,7 @@ class HttpsServer:
         self.port = free_port()
         self.app = create_app({**config, "KIOSK_TLS": True, "PORT": self.port})
         cert, key, self.ca = ensure_certificates(self.app.config["KIOSK_DATA_DIR"], ["127.0.0.1"])
+        self.cert = cert
         self.url = f"https://127.0.0.1:{self.port}"
         self.server = make_kiosk_server("127.0.0.1", self.port, self.app, ssl_context=(str(cert), str(key)))
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

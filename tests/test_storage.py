@@ -67,7 +67,7 @@ def test_a_version_1_database_gains_group_kinds(data_dir):
     again = create_app(app_config(data_dir))
     try:
         db = again.extensions["kiosk.db"]
-        assert schema_version(db) == SCHEMA_VERSION == 3
+        assert schema_version(db) == SCHEMA_VERSION == 4
         with db.read() as session:
             kinds = dict(session.execute(text("SELECT key, kind FROM invitee_group")).all())
         assert kinds["giao-vien-thcs-phu-thong"] == "staff" and kinds["hoc-sinh-thcs-phu-thong"] == "students"
@@ -87,3 +87,38 @@ def test_the_committer_survives_a_failing_write(app):
         committer.submit(boom)
     assert committer.submit(lambda session: 42) == 42
     committer.stop()
+
+
+def test_a_version_3_database_gains_admission_sources_and_the_gate_copy_triggers(data_dir):
+    """A data folder from before offline gates: the upgrade adds the columns, and the triggers start
+    noting every change to what the gates' local copies hold."""
+    import sqlite3
+
+    from kiosk import create_app
+
+    from .conftest import app_config
+    first = create_app(app_config(data_dir))
+    first.extensions["kiosk.db"].dispose()
+    conn = sqlite3.connect(data_dir / "kiosk.sqlite3")                       # as version 3 created it
+    for trigger, in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        conn.execute(f"DROP TRIGGER {trigger}")
+    conn.execute("DROP TABLE gate_change")
+    conn.execute("ALTER TABLE invitee DROP COLUMN checked_in_source")
+    conn.execute("ALTER TABLE scan_log DROP COLUMN source")
+    conn.execute("ALTER TABLE scan_log DROP COLUMN scanned_at")
+    conn.execute("UPDATE kiosk_meta SET value = '3' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    again = create_app(app_config(data_dir))
+    try:
+        db = again.extensions["kiosk.db"]
+        assert schema_version(db) == SCHEMA_VERSION == 4
+        with db.write() as session:
+            before = session.execute(text("SELECT count(*) FROM gate_change")).scalar()
+            session.execute(text("UPDATE invitee SET checked_in_source = 'paper' WHERE id = "
+                                 "(SELECT min(id) FROM invitee)"))
+            session.execute(text("SELECT source, scanned_at FROM scan_log")).all()
+        with db.read() as session:
+            assert session.execute(text("SELECT count(*) FROM gate_change")).scalar() == before + 1
+    finally:
+        again.extensions["kiosk.db"].dispose()

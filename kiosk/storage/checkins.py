@@ -5,7 +5,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, case, extract, func, insert, select, update
+from sqlalchemy import bindparam, case, extract, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from .events import invitee_search_text
@@ -22,6 +22,11 @@ class ScanMeta:
     client_addr: str | None
     nonce: str | None
     client_at: str | None = None
+    # A scan judged on the gate's own copy while offline, or a tick on the paper list: when it happened,
+    # "offline" or "paper", and the verdict the gate showed ("ok", "vip", "already_checked_in", ...).
+    scanned_at: dt.datetime | None = None
+    source: str | None = None
+    local_verdict: str | None = None
 
 
 def event_facts(session: Session):
@@ -36,7 +41,7 @@ _REPLAY = select(ScanLog.response).where(ScanLog.nonce == bindparam("nonce"))
 
 _GUEST_COLUMNS = (Invitee.id, Invitee.full_name, Invitee.honorific, Invitee.title, Invitee.organisation,
                   Invitee.seat, Invitee.protocol_rank, Invitee.substitute_name, Invitee.checked_in_at,
-                  Invitee.checked_in_gate, Invitee.removed_at, Invitee.is_walk_in,
+                  Invitee.checked_in_gate, Invitee.checked_in_source, Invitee.removed_at, Invitee.is_walk_in,
                   InviteeGroup.name.label("group_name"), InviteeGroup.is_vip.label("group_vip"))
 
 _GUEST_BY_ID = (select(*_GUEST_COLUMNS).join(InviteeGroup, InviteeGroup.id == Invitee.group_id)
@@ -48,8 +53,14 @@ _GUEST_BY_CODE = (select(InvitationCode.revoke_reason, InvitationCode.revoked_at
                   .where(InvitationCode.code == bindparam("code")))
 
 _invitee = Invitee.__table__
+_ADMISSION = dict(checked_in_at=bindparam("now"), checked_in_gate=bindparam("gate"),
+                  checked_in_source=bindparam("source"))
 _ADMIT = (update(_invitee).where(_invitee.c.id == bindparam("invitee_id"), _invitee.c.checked_in_at.is_(None))
-          .values(checked_in_at=bindparam("now"), checked_in_gate=bindparam("gate")))
+          .values(**_ADMISSION))
+# An offline gate's or the paper list's scan: also when the recorded arrival is later than it (the earlier
+# scan takes the admission). Never for a live scan, whose "now" was read before it waited for its turn.
+_ADMIT_EARLIER = (update(_invitee).where(_invitee.c.id == bindparam("invitee_id"), or_(
+    _invitee.c.checked_in_at.is_(None), _invitee.c.checked_in_at > bindparam("now"))).values(**_ADMISSION))
 
 _LOG = insert(ScanLog.__table__)
 
@@ -72,9 +83,12 @@ def guest_by_code(session: Session, code: str):
     return session.connection().execute(_GUEST_BY_CODE, {"code": code}).first()
 
 
-def admit(session: Session, invitee_id: int, now: dt.datetime, gate: str | None) -> bool:
-    """Mark arrival only if not yet arrived; True when this call admitted (two gates: one wins)."""
-    result = session.connection().execute(_ADMIT, {"invitee_id": invitee_id, "now": now, "gate": gate})
+def admit(session: Session, invitee_id: int, now: dt.datetime, gate: str | None, source: str | None = None,
+          earlier_wins: bool = False) -> bool:
+    """Mark arrival only if not yet arrived (or, with `earlier_wins`, arrived after `now`); True when this
+    call admitted (two gates: one wins)."""
+    result = session.connection().execute(_ADMIT_EARLIER if earlier_wins else _ADMIT, {
+        "invitee_id": invitee_id, "now": now, "gate": gate, "source": source})
     return result.rowcount == 1
 
 
@@ -86,18 +100,27 @@ def log_scan(session: Session, *, event_id: int, kind: str, raw: str | None, cod
         "event_id": event_id, "at": now, "client_at": meta.client_at, "kind": kind, "raw": raw, "code": code,
         "outcome": outcome, "invitee_id": invitee_id, "gate": meta.gate, "operator": meta.operator,
         "client_addr": meta.client_addr, "nonce": meta.nonce, "reason": reason,
-        "response": json.dumps(response, ensure_ascii=False) if response is not None else None})
+        "response": json.dumps(response, ensure_ascii=False) if response is not None else None,
+        "source": meta.source, "scanned_at": meta.scanned_at})
+
+
+def conflicts(session: Session, event_id: int) -> list[dict]:
+    """The conflicts the log holds (kind "conflict"), newest first."""
+    rows = session.execute(select(ScanLog.response).where(ScanLog.event_id == event_id, ScanLog.kind == "conflict")
+                           .order_by(ScanLog.id.desc()))
+    return [json.loads(response) for response, in rows if response]
 
 
 def add_walk_in(session: Session, event_id: int, group_id: int, fields: dict, now: dt.datetime,
-                gate: str | None) -> Invitee:
+                gate: str | None, arrived_at: dt.datetime | None = None, source: str | None = None) -> Invitee:
     """Register someone without an invitation; they are admitted at once."""
     person = Invitee(event_id=event_id, group_id=group_id, full_name=fields["full_name"],
                      organisation=fields.get("organisation"), phone=fields.get("phone"),
                      honorific=fields.get("honorific"), title=fields.get("title"),
                      search_text=invitee_search_text(fields["full_name"], fields.get("title"),
                                                      fields.get("organisation"), fields.get("phone")),
-                     is_walk_in=True, checked_in_at=now, checked_in_gate=gate, created_at=now, updated_at=now)
+                     is_walk_in=True, checked_in_at=arrived_at or now, checked_in_gate=gate,
+                     checked_in_source=source, created_at=now, updated_at=now)
     session.add(person)
     session.flush()
     return person
@@ -108,7 +131,7 @@ def undo_admission(session: Session, invitee_id: int) -> dt.datetime | None:
     was = session.scalar(select(Invitee.checked_in_at).where(Invitee.id == invitee_id))
     if was is not None:
         session.execute(update(Invitee).where(Invitee.id == invitee_id)
-                        .values(checked_in_at=None, checked_in_gate=None))
+                        .values(checked_in_at=None, checked_in_gate=None, checked_in_source=None))
     return was
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
 from .engine import Database
@@ -11,7 +11,7 @@ from .schema import Base, Meta
 
 # The version a fresh database is created at. To change the schema: edit schema.py, bump this
 # number, and add UPGRADES[old_version] that brings a database of the old version up by one.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Version 1 databases ran the default event, whose group keys say who each group is.
 _DEFAULT_EVENT_KINDS = {"dai-dien-nhan-dan": "residents", "giao-vien-thcs-phu-thong": "staff",
@@ -34,7 +34,72 @@ def _phone_tails_only(session: Session) -> None:
                         {"search": invitee_search_text(name, title, organisation, phone), "id": invitee_id})
 
 
-UPGRADES: dict[int, Callable[[Session], None]] = {1: _add_group_kind, 2: _phone_tails_only}
+def _add_column(session: Session, table: str, column: str, sql_type: str) -> None:
+    """ALTER TABLE ADD COLUMN unless it is there (a database marked older than it is must still open)."""
+    if column not in {c["name"] for c in inspect(session.connection()).get_columns(table)}:
+        session.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+
+
+def _admission_sources(session: Session) -> None:
+    """3 → 4: where an admission came from (offline gate, paper list) and when the scan happened."""
+    moment = "DATETIME" if session.bind.dialect.name == "sqlite" else "TIMESTAMP WITHOUT TIME ZONE"
+    _add_column(session, "invitee", "checked_in_source", "VARCHAR(20)")
+    _add_column(session, "scan_log", "source", "VARCHAR(20)")
+    _add_column(session, "scan_log", "scanned_at", moment)
+
+
+UPGRADES: dict[int, Callable[[Session], None]] = {1: _add_group_kind, 2: _phone_tails_only,
+                                                   3: _admission_sources}
+
+# What a gate's local copy shows about an invitee (checkin/gate_copy.py). A change to any of these, by any
+# path (a scan, an undo, an import, an edit, a reissued card, the CLI in another process), must reach the
+# copies; triggers make the database itself note it, in the same transaction as the change.
+_COPIED_COLUMNS = ("full_name", "honorific", "title", "organisation", "protocol_rank", "seat", "group_id",
+                   "substitute_name", "checked_in_at", "checked_in_gate", "checked_in_source", "removed_at",
+                   "is_walk_in")
+
+_SQLITE_TRIGGERS = [
+    "CREATE TRIGGER IF NOT EXISTS gate_change_invitee_new AFTER INSERT ON invitee "
+    "BEGIN INSERT INTO gate_change (invitee_id) VALUES (NEW.id); END",
+    f"CREATE TRIGGER IF NOT EXISTS gate_change_invitee AFTER UPDATE OF {', '.join(_COPIED_COLUMNS)} ON invitee "
+    "BEGIN INSERT INTO gate_change (invitee_id) VALUES (NEW.id); END",
+    "CREATE TRIGGER IF NOT EXISTS gate_change_code_new AFTER INSERT ON invitation_code "
+    "BEGIN INSERT INTO gate_change (invitee_id) VALUES (NEW.invitee_id); END",
+    "CREATE TRIGGER IF NOT EXISTS gate_change_code AFTER UPDATE ON invitation_code "
+    "BEGIN INSERT INTO gate_change (invitee_id) VALUES (NEW.invitee_id); END",
+    "CREATE TRIGGER IF NOT EXISTS gate_change_group AFTER UPDATE OF is_vip, name ON invitee_group "
+    "BEGIN INSERT INTO gate_change (invitee_id) SELECT id FROM invitee WHERE group_id = NEW.id; END",
+    "CREATE TRIGGER IF NOT EXISTS gate_change_event AFTER UPDATE OF vip_max_rank ON event "
+    "BEGIN INSERT INTO gate_change (invitee_id) SELECT id FROM invitee WHERE event_id = NEW.id; END",
+]
+
+_POSTGRES_TRIGGERS = [
+    "CREATE OR REPLACE FUNCTION kiosk_gate_change_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "INSERT INTO gate_change (invitee_id) VALUES (NEW.id); RETURN NULL; END $$",
+    "CREATE OR REPLACE FUNCTION kiosk_gate_change_code() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "INSERT INTO gate_change (invitee_id) VALUES (NEW.invitee_id); RETURN NULL; END $$",
+    "CREATE OR REPLACE FUNCTION kiosk_gate_change_group() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "INSERT INTO gate_change (invitee_id) SELECT id FROM invitee WHERE group_id = NEW.id; RETURN NULL; END $$",
+    "CREATE OR REPLACE FUNCTION kiosk_gate_change_event() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "INSERT INTO gate_change (invitee_id) SELECT id FROM invitee WHERE event_id = NEW.id; RETURN NULL; END $$",
+    "CREATE OR REPLACE TRIGGER gate_change_invitee_new AFTER INSERT ON invitee "
+    "FOR EACH ROW EXECUTE FUNCTION kiosk_gate_change_row()",
+    f"CREATE OR REPLACE TRIGGER gate_change_invitee AFTER UPDATE OF {', '.join(_COPIED_COLUMNS)} ON invitee "
+    "FOR EACH ROW EXECUTE FUNCTION kiosk_gate_change_row()",
+    "CREATE OR REPLACE TRIGGER gate_change_code AFTER INSERT OR UPDATE ON invitation_code "
+    "FOR EACH ROW EXECUTE FUNCTION kiosk_gate_change_code()",
+    "CREATE OR REPLACE TRIGGER gate_change_group AFTER UPDATE OF is_vip, name ON invitee_group "
+    "FOR EACH ROW EXECUTE FUNCTION kiosk_gate_change_group()",
+    "CREATE OR REPLACE TRIGGER gate_change_event AFTER UPDATE OF vip_max_rank ON event "
+    "FOR EACH ROW EXECUTE FUNCTION kiosk_gate_change_event()",
+]
+
+
+def _ensure_triggers(session: Session) -> None:
+    """Create the gate-copy triggers (idempotent: run on every start, after any upgrade)."""
+    statements = _SQLITE_TRIGGERS if session.bind.dialect.name == "sqlite" else _POSTGRES_TRIGGERS
+    for statement in statements:
+        session.execute(text(statement))
 
 
 class SchemaTooNew(RuntimeError):
@@ -48,6 +113,7 @@ def ensure_schema(db: Database) -> int:
         row = session.get(Meta, "schema_version")
         if row is None:
             session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
+            _ensure_triggers(session)
             return SCHEMA_VERSION
         version = int(row.value)
         if version > SCHEMA_VERSION:
@@ -58,6 +124,7 @@ def ensure_schema(db: Database) -> int:
             UPGRADES[version](session)
             version += 1
         row.value = str(version)
+        _ensure_triggers(session)
         return version
 
 

@@ -120,6 +120,9 @@ class Invitee(Base):
     # Set once by a conditional UPDATE, so two gates can never admit the same person twice.
     checked_in_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     checked_in_gate: Mapped[str | None] = mapped_column(String(80))
+    # How the admission reached the server: None from a gate online, "offline" synced later from a gate's
+    # local copy, "paper" entered from the printed door list.
+    checked_in_source: Mapped[str | None] = mapped_column(String(20))
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -159,6 +162,19 @@ class ScanLog(Base):
     nonce: Mapped[str | None] = mapped_column(String(80), unique=True)
     reason: Mapped[str | None] = mapped_column(Text)
     response: Mapped[str | None] = mapped_column(Text)
+    # "offline" or "paper" (see Invitee.checked_in_source), with the time the scan or tick happened,
+    # which is the admission's time; `at` stays the time the server heard of it.
+    source: Mapped[str | None] = mapped_column(String(20))
+    scanned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class GateChange(Base):
+    """One row per change to what a gate's local copy holds about an invitee; the highest id is the copy's
+    version. Written by database triggers (migrations.GATE_CHANGE_TRIGGERS), so no write path can forget."""
+
+    __tablename__ = "gate_change"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitee_id: Mapped[int] = mapped_column(Integer, index=True)
 
 
 class ShowState(Base):

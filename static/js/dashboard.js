@@ -12,6 +12,7 @@
     item.textContent = text;
     if (cls) item.className = cls;
     list.appendChild(item);
+    return item;
   }
   function row(body, cells) {
     var tr = document.createElement("tr");
@@ -96,6 +97,16 @@
     var gates = clear($("d-gates"));
     Object.keys(s.scans_per_gate).forEach(function (g) { li(gates, g + ": " + s.scans_per_gate[g] + " lượt"); });
     if (!Object.keys(s.scans_per_gate).length) li(gates, "Chưa có lượt quét.", "muted");
+    var devices = clear($("d-gate-devices"));
+    if (!d.gate_devices.length) li(devices, "Chưa có máy nào mở trang cổng.", "muted");
+    d.gate_devices.forEach(function (g) {
+      var item = li(devices, g.gate + " — " + (g.online ? "trực tuyến" : "NGOẠI TUYẾN từ " + g.since_label) +
+        (g.pending ? " · " + g.pending + " lượt quét chờ gửi" : ""), g.online ? "online" : "offline");
+      item.dataset.pending = g.pending;
+    });
+    var conflicts = clear($("d-conflicts"));
+    $("d-conflicts-box").hidden = !d.conflicts.length;
+    d.conflicts.forEach(function (c) { li(conflicts, c.message); });
     var f = s.failed_scans, failures = clear($("d-failures"));
     li(failures, "Không có trong danh sách: " + f.unknown);
     li(failures, "Thư mời đã thu hồi: " + f.revoked);
@@ -175,6 +186,10 @@
   socket.on("connect", refresh);
   socket.on("stats", refresh);
   socket.on("state", refresh);
+  // Gate devices going on- and offline, and conflicts after an outage, arrive on the gates' namespace.
+  var gates = io("/gate", { transports: ["websocket", "polling"], reconnectionDelayMax: 2000 });
+  gates.on("gates", refresh);
+  gates.on("conflict", refresh);
   // Some changes (a locked PIN login, the printer) push nothing to screens: look again every 20 s.
   setInterval(refresh, 20000);
   window.kioskDashboard = { refresh: refresh };

@@ -1,5 +1,6 @@
 // The gate page: one always-focused input for USB scanners and name searches, phone-camera scanning,
-// walk-ins, live counts over Socket.IO, and a retry queue so a Wi-Fi drop never loses a scan.
+// walk-ins, live counts over Socket.IO, and when the Wi-Fi drops, verdicts from the device's own copy
+// (gate_store.js) with a queue that sends every offline scan later, at the time it happened.
 (function () {
   "use strict";
 
@@ -9,7 +10,10 @@
   var REPEAT_MS = 3000;        // a scanner double-read of the same code is ignored for this long
   var RESULT_MS = 7000;        // a result stays on screen this long unless the next scan replaces it
   var QUEUE_KEY = "kiosk.gate.queue";
+  var DEADLINE_MS = 1200;      // a server silent this long is treated as gone: the local copy decides
+  var COPY_CHECK_MS = 60000;   // changes made by another process (the command line) arrive by this check
   var lastCode = null, lastCodeAt = 0, resultTimer = null;
+  var serverOffset = 0;        // server clock minus this device's clock, from the last answer that had it
 
   // ---- Gate name, remembered per device ---------------------------------------------------------
   var gateInput = $("gate-name");
@@ -33,11 +37,14 @@
     var get = function (type) { return (parts.find(function (p) { return p.type === type; }) || {}).value; };
     return get("hour") + "h" + get("minute");
   }
-  function post(url, body) {
+  function post(url, body, deadline) {
+    var abort = deadline && window.AbortController ? new AbortController() : null;
+    var timer = abort ? setTimeout(function () { abort.abort(); }, deadline) : null;
     return fetch(url, {
       method: "POST", headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-      body: JSON.stringify(body), credentials: "same-origin"
+      body: JSON.stringify(body), credentials: "same-origin", signal: abort ? abort.signal : undefined
     }).then(function (r) {
+      clearTimeout(timer);
       if (r.status === 401) { window.location.href = "/login?role=gate&next=/gate"; throw new Error("login"); }
       return r.json().then(function (data) { return { status: r.status, data: data }; });
     });
@@ -78,7 +85,8 @@
   var KIND = {
     ok: ["ok", "Mời vào"], vip: ["vip", "Đại biểu — đón tiếp"], already_checked_in: ["already", "Đã vào rồi"],
     unknown: ["error", "Không có trong danh sách"], revoked: ["error", "Thư mời đã thu hồi"],
-    invalid: ["error", "Mã không hợp lệ"], waiting: ["waiting", "Chưa gửi được"]
+    invalid: ["error", "Mã không hợp lệ"], waiting: ["waiting", "Chưa gửi được"],
+    not_here: ["error", "Không có trong danh sách trên máy này"]
   };
 
   function kindOf(data) {
@@ -93,9 +101,11 @@
     // The verdict takes the search list's place: the clerk sees it at once, never an old list above it.
     $("search-results").hidden = true;
     box.hidden = false;
-    box.className = "result " + look[0];
+    box.className = "result " + look[0] + (data.offline ? " offline" : "");
     box.dataset.result = data.result;
+    box.dataset.offline = data.offline ? "1" : "";
     $("result-kind").textContent = look[1];
+    $("result-badge").hidden = !data.offline;
     var fallback = { waiting: "Đang chờ mạng", invalid: "Quét lại, hoặc gõ tên để tìm" }[kind] ||
       "Mời khách đến bàn lễ tân";
     $("result-name").textContent = d ? d.addressed : (data.headline || fallback);
@@ -115,6 +125,8 @@
     var box = $("result");
     box.className = "result idle";
     box.dataset.result = "";
+    box.dataset.offline = "";
+    $("result-badge").hidden = true;
     $("result-kind").textContent = "Sẵn sàng quét";
     $("result-name").textContent = document.title.replace(" — Kiosk sự kiện", "");
     $("result-detail").textContent = "Đưa mã QR trên thư mời vào máy quét.";
@@ -122,13 +134,14 @@
     $("result-message").textContent = "";
   }
 
-  function addRecent(data, look) {
+  function addRecent(data, look, scannedAt) {
     var li = document.createElement("li");
     li.className = look[0];
     var d = data.delegate;
     li.innerHTML = '<span class="t"></span><span class="k"></span><span class="w"></span>';
-    li.querySelector(".t").textContent = clock(new Date());
-    li.querySelector(".k").textContent = look[1];
+    li.querySelector(".t").textContent = clock(scannedAt ? new Date(scannedAt) : new Date());
+    // A queued scan answered on reconnect is listed at the time it was made, marked as sent.
+    li.querySelector(".k").textContent = look[1] + (data.offline ? " (ngoại tuyến)" : scannedAt ? " (đã gửi)" : "");
     li.querySelector(".w").textContent = d ? d.addressed : (data.message || "");
     var list = $("recent-list");
     list.insertBefore(li, list.firstChild);
@@ -138,7 +151,7 @@
 
   // ---- The retry queue: a scan the server never answered is sent again with the same nonce ------
   function queue() { try { return JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]"); } catch (e) { return []; } }
-  function saveQueue(items) { localStorage.setItem(QUEUE_KEY, JSON.stringify(items)); showPending(); }
+  function saveQueue(items) { localStorage.setItem(QUEUE_KEY, JSON.stringify(items)); showPending(); report(); }
   function showPending() {
     var n = queue().length;
     $("pending").hidden = n === 0;
@@ -151,22 +164,43 @@
     post(item.url, item.body).then(function (res) {
       if (res.status === 503 || res.status === 507) return;  // not written yet (busy, disk full): later
       saveQueue(queue().filter(function (q) { return q.body.nonce !== item.body.nonce; }));
-      if (res.status === 200) addRecent(res.data, KIND[kindOf(res.data)] || KIND.invalid);
+      if (res.status === 200) {
+        addRecent(res.data, KIND[kindOf(res.data)] || KIND.invalid,
+                  item.body.offline ? item.body.offline.scanned_at : item.body.client_time);
+        if (res.data.conflict) addConflict(res.data.conflict);
+      }
       flushQueue();
     }).catch(function () { /* still offline: try again later */ });
   }
   setInterval(flushQueue, 3000);
   showPending();
 
-  function send(url, body) {
+  function gateName() { return gateInput.value.trim() || "Cổng chính"; }
+
+  function send(url, body, judgeHere) {
     body.nonce = body.nonce || nonce();
-    body.gate = gateInput.value.trim() || "Cổng chính";
+    body.gate = gateName();
     body.client_time = new Date().toISOString();
+    var scannedAt = new Date(Date.now() + serverOffset).toISOString();
     function keep(message, headline) {
       var items = queue(); items.push({ url: url, body: body }); saveQueue(items);
       show({ result: "waiting", message: message, headline: headline });
     }
-    return post(url, body).then(function (res) {
+    function offline() {
+      // No answer from the server: the device's copy decides now, and the scan waits to be sent with the
+      // time it happened and the verdict shown (the server then keeps the earlier of two admissions).
+      if (!judgeHere) { keep("Mất kết nối. Lượt quét đã được giữ lại và sẽ tự gửi khi có mạng."); return null; }
+      return judgeHere(scannedAt).then(function (verdict) {
+        body.offline = { scanned_at: scannedAt, verdict: verdict.result };
+        var items = queue(); items.push({ url: url, body: body }); saveQueue(items);
+        show(verdict);
+        // The socket may only be reconnecting (a restarted server): try sending now rather than in 3 s.
+        if (navigator.onLine !== false) setTimeout(flushQueue, 0);
+        return verdict;
+      });
+    }
+    if (judgeHere && !linkUp()) return offline();
+    return post(url, body, judgeHere ? DEADLINE_MS : 0).then(function (res) {
       if (res.status === 200) { show(res.data); return res.data; }
       // The server could not record it for now (507 a full disk, 503 a busy database): kept and sent again,
       // like a scan made while the Wi-Fi was down; the same nonce admits once. Any other failure is shown
@@ -180,9 +214,137 @@
       return null;
     }).catch(function (err) {
       if (err && err.message === "login") return null;
-      keep("Mất kết nối. Lượt quét đã được giữ lại và sẽ tự gửi khi có mạng.");
-      return null;
+      return offline();
     });
+  }
+
+  // ---- Offline verdicts, from the local copy ------------------------------------------------------
+  var REASONS = {   // checkin/codes.py REASONS, for a scan that is no code at all
+    empty: "Chưa nhận được mã.",
+    ime_mangled: "Mã bị bộ gõ tiếng Việt làm sai. Hãy tắt bộ gõ tiếng Việt (Unikey/EVKey) trên máy này.",
+    not_ours: "Đây không phải mã thư mời của buổi lễ (có thể là mã QR khác).",
+    invalid: "Mã thư mời không hợp lệ (sai ký tự hoặc thiếu ký tự)."
+  };
+  var copyReady = false, copyVersion = null, copyEvent = null, copyUpdated = null;
+
+  function linkUp() { return navigator.onLine !== false && socket.connected; }
+
+  function delegateOf(p) {
+    return { id: p.id, addressed: p.addressed, title: p.title, organisation: p.organisation, group: p.group,
+             seat: p.seat, vip: !!p.vip };
+  }
+
+  function judgeCode(text) {
+    return function (scannedAt) {
+      var parsed = window.kioskCodes.parse(text);
+      if (parsed.error) {
+        return Promise.resolve({ result: "invalid", offline: true, message: REASONS[parsed.error] || REASONS.invalid });
+      }
+      var hash = window.kioskCodes.sha256hex(parsed.code);
+      return window.kioskCopy.lookup(hash).catch(function () { return null; }).then(function (found) {
+        if (!found || !found.person) {
+          return { result: "not_here", offline: true, headline: "Không có trong danh sách trên máy này",
+                   message: (copyReady ? "Máy này chưa có thư mời này (có thể mới được cấp). "
+                                       : "Máy này chưa tải được danh sách khách. ") +
+                            "Mời khách đến bàn lễ tân, hoặc ghi vào danh sách giấy. " +
+                            "Lượt quét được giữ lại và sẽ được máy chủ kiểm tra khi có mạng." };
+        }
+        var p = found.person, d = delegateOf(p);
+        if (found.code.revoked || p.removed) {
+          return { result: "revoked", offline: true, delegate: d,
+                   message: "Thư mời đã bị thu hồi: " + (found.code.revoked || "thư mời đã bị huỷ") +
+                            ". Mời khách đến bàn lễ tân." };
+        }
+        if (p.in_at) {
+          return { result: "already_checked_in", offline: true, delegate: d,
+                   message: p.addressed + " đã vào lúc " + clock(new Date(p.in_at)) +
+                            (p.in_gate ? " tại " + p.in_gate : "") + "." };
+        }
+        return window.kioskCopy.markIn(p.id, Date.parse(scannedAt), gateName()).catch(function () {})
+          .then(function () {
+            return { result: "ok", vip: !!p.vip, offline: true, delegate: d,
+                     message: "Mời " + p.addressed + " vào." + (p.vip ? " Đại biểu: hãy đón và đưa vào chỗ ngồi." : "") };
+          });
+      });
+    };
+  }
+
+  // ---- Keeping the copy current: whole at first, then the changes after its version --------------
+  var copyChain = Promise.resolve();
+  function withCopy(step) { copyChain = copyChain.then(step).catch(function () {}); return copyChain; }
+
+  function fetchCopy() {
+    return withCopy(function () {
+      var since = copyVersion == null ? "" : "?since=" + copyVersion;
+      var asked = Date.now();
+      return fetch("/api/gate/copy" + since, { credentials: "same-origin" }).then(function (r) {
+        if (!r.ok) throw new Error("copy " + r.status);
+        return r.json();
+      }).then(function (data) {
+        // Half the round trip is the best guess of when the server read its clock.
+        serverOffset = data.server_time - (asked + Date.now()) / 2;
+        if (copyEvent != null && data.event !== copyEvent && !data.whole) { copyVersion = null; return fetchCopy(); }
+        return storeCopy(data);
+      });
+    });
+  }
+  function storeCopy(data) {
+    return window.kioskCopy.apply(data, serverOffset).then(function () {
+      copyVersion = data.version; copyEvent = data.event; copyReady = true; copyUpdated = Date.now();
+      showCopyState();
+    });
+  }
+  function pushedCopy(delta) {
+    withCopy(function () {
+      if (copyVersion != null && delta.version <= copyVersion) return null;        // already have it
+      if (delta.too_many || copyVersion == null || delta.since !== copyVersion) {   // a gap: ask
+        setTimeout(fetchCopy, 0);
+        return null;
+      }
+      return storeCopy(delta);
+    });
+  }
+  function showCopyState() {
+    var line = $("copy-state");
+    window.kioskCopy.count().then(function (n) {
+      line.dataset.people = n;
+      line.dataset.version = copyVersion;
+      line.textContent = "Bản sao trên máy: " + n + " thư mời, cập nhật " + clock(new Date(copyUpdated)) + ".";
+    }).catch(function () {});
+  }
+  window.kioskCopy.meta().then(function (m) {
+    if (m) {
+      copyVersion = m.version; copyEvent = m.event; serverOffset = m.offset || 0; copyUpdated = m.updated;
+      copyReady = true; showCopyState();
+    }
+  }).catch(function () {}).then(fetchCopy);
+  setInterval(function () { if (linkUp()) fetchCopy(); }, COPY_CHECK_MS);
+
+  // ---- Conflicts: someone let in twice, or on a revoked card, while gates were offline ------------
+  var conflictsSeen = {};
+  function addConflict(c) {
+    var key = c.invitee_id + "|" + c.noted_at;
+    if (conflictsSeen[key]) return;
+    conflictsSeen[key] = true;
+    var li = document.createElement("li");
+    li.textContent = c.message;
+    var list = $("conflict-list");
+    list.insertBefore(li, list.firstChild);
+    $("conflicts").hidden = false;
+    $("conflict-count").textContent = list.children.length;
+  }
+  function loadConflicts() {
+    fetch("/api/gate/conflicts", { credentials: "same-origin" }).then(function (r) { return r.json(); })
+      .then(function (data) { (data.conflicts || []).slice().reverse().forEach(addConflict); })
+      .catch(function () {});
+  }
+
+  // ---- This device on the organiser's dashboard -------------------------------------------------
+  var deviceKey = localStorage.getItem("kiosk.gate.device");
+  if (!deviceKey) { deviceKey = nonce() + nonce(); localStorage.setItem("kiosk.gate.device", deviceKey); }
+  var gateSocket = null;
+  function report() {
+    if (gateSocket && gateSocket.connected) gateSocket.emit("status", { gate: gateName(), pending: queue().length });
   }
 
   // ---- Scan or search ---------------------------------------------------------------------------
@@ -194,7 +356,7 @@
       if (key === lastCode && Date.now() - lastCodeAt < REPEAT_MS) return;  // scanner double-read
       lastCode = key; lastCodeAt = Date.now();
       $("search-results").hidden = true;
-      send("/api/checkin", { code: text });
+      send("/api/checkin", { code: text }, judgeCode(text));
     } else {
       search(text);
     }
@@ -296,10 +458,49 @@
       .catch(function () {});
   }
   var socket = io("/display", { transports: ["websocket", "polling"], reconnectionDelayMax: 2000 });
-  socket.on("connect", function () { $("link-dot").className = "link-dot on"; loadStats(); flushQueue(); });
-  socket.on("disconnect", function () { $("link-dot").className = "link-dot off"; });
-  socket.on("stats", renderStats);
+  function linkChanged() {
+    var up = linkUp();
+    $("link-dot").className = "link-dot " + (up ? "on" : "off");
+    document.body.classList.toggle("gate-offline", !up);
+    $("offline-banner").hidden = up;
+  }
+  socket.on("connect", function () { linkChanged(); loadStats(); flushQueue(); });
+  socket.on("disconnect", linkChanged);
+  socket.on("stats", function (s) {
+    if (s.server_time) serverOffset = s.server_time - Date.now();
+    renderStats(s);
+  });
+  window.addEventListener("offline", linkChanged);
+  window.addEventListener("online", linkChanged);
   loadStats();
+
+  gateSocket = io("/gate", { transports: ["websocket", "polling"], reconnectionDelayMax: 2000 });
+  gateSocket.on("connect", function () {
+    gateSocket.emit("hello", { key: deviceKey, gate: gateName(), pending: queue().length }, function (ack) {
+      if (ack && ack.server_time) serverOffset = ack.server_time - Date.now();
+    });
+    fetchCopy();
+    loadConflicts();
+  });
+  gateSocket.on("copy", pushedCopy);
+  gateSocket.on("conflict", addConflict);
+  gateInput.addEventListener("change", report);
+
+  // A phone shared between shifts: logging out takes the names on it away too.
+  var logout = document.querySelector('form[action$="/logout"]');
+  if (logout) logout.addEventListener("submit", function () {
+    window.kioskCopy.forget();
+    if (window.caches) caches.keys().then(function (keys) { keys.forEach(function (k) { caches.delete(k); }); });
+  });
+
+  // ---- The page itself offline: a service worker keeps it, where the browser allows one (HTTPS) ----
+  if (window.isSecureContext && navigator.serviceWorker) {
+    navigator.serviceWorker.register("/gate-sw.js", { scope: "/gate" }).catch(function () {
+      $("reload-note").hidden = false;
+    });
+  } else {
+    $("reload-note").hidden = false;
+  }
 
   // ---- Phone camera -----------------------------------------------------------------------------
   var stream = null, scanning = false;
@@ -372,5 +573,6 @@
   });
   $("camera-close").addEventListener("click", stopCamera);
 
-  window.kioskGate = { queueLength: function () { return queue().length; }, looksLikeCode: looksLikeCode };
+  window.kioskGate = { queueLength: function () { return queue().length; }, looksLikeCode: looksLikeCode,
+                      copyVersion: function () { return copyVersion; }, linkUp: linkUp };
 })();

@@ -1,0 +1,76 @@
+"""The rules for scans a gate judged on its own copy while offline, and for ticks on the paper list.
+
+When such a scan reaches the server its time is the admission's time: the earlier of two admissions
+stays, the later becomes "already checked in". Whenever a gate let someone in (its verdict was green or
+purple) who was already in, or whose card the server had revoked, that is a conflict: it is recorded and
+shown to every gate and the organiser, never counted as a second person.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from kiosk.vietnamese import format_time
+
+from .gate import ALREADY, OK, REVOKED
+
+SOURCES = ("offline", "paper")
+SOURCE_LABELS = {"offline": "ngoại tuyến", "paper": "từ danh sách giấy", None: "trực tuyến"}
+# Verdicts after which the gate let the person in.
+LET_IN = ("ok", "vip")
+# How far a device's corrected clock is believed: a scan "from the future" happened now, and one from
+# more than a day ago is not from this morning's outage.
+MAX_AHEAD = dt.timedelta(minutes=2)
+MAX_BEHIND = dt.timedelta(hours=24)
+DOUBLE, REVOKED_CARD = "double", "revoked"
+
+
+def scan_time(claimed: dt.datetime | None, now: dt.datetime) -> dt.datetime:
+    """The admission time for an offline scan: the device's (corrected) time, when believable."""
+    if claimed is None or claimed > now + MAX_AHEAD or claimed < now - MAX_BEHIND:
+        return now
+    return min(claimed, now)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One admission of a person: when, at which gate, how it reached the server."""
+
+    at: dt.datetime
+    gate: str | None
+    source: str | None
+
+    def describe(self, zone: ZoneInfo) -> str:
+        """'07h05 tại Cổng phụ (ngoại tuyến)'."""
+        where = f" tại {self.gate}" if self.gate else ""
+        return f"{format_time(self.at.astimezone(zone))}{where} ({SOURCE_LABELS.get(self.source, self.source)})"
+
+    def as_json(self, zone: ZoneInfo) -> dict:
+        """For the gates and the dashboard."""
+        return {"at": self.at.isoformat(), "label": format_time(self.at.astimezone(zone)), "gate": self.gate,
+                "source": self.source, "source_label": SOURCE_LABELS.get(self.source, self.source)}
+
+
+def conflict_kind(local_verdict: str | None, source: str | None, outcome: str, displaced: Entry | None) -> str | None:
+    """DOUBLE or REVOKED_CARD when an offline gate let in someone it should not have; None otherwise.
+
+    A paper tick is no conflict: staff write on paper whoever came, and many also scanned once the network
+    came back."""
+    if source != "offline" or local_verdict not in LET_IN:
+        return None
+    if outcome == REVOKED:
+        return REVOKED_CARD
+    if outcome == ALREADY or (outcome == OK and displaced is not None):
+        return DOUBLE
+    return None
+
+
+def conflict_message(kind: str, who: str, first: Entry | None, second: Entry, zone: ZoneInfo) -> str:
+    """The sentence the gates and the dashboard show for a conflict."""
+    if kind == REVOKED_CARD:
+        return (f"{who} được cho vào lúc {second.describe(zone)} bằng thư mời đã bị thu hồi. "
+                "Hãy báo ban tổ chức.")
+    assert first is not None
+    return (f"{who} được cho vào hai lần: lúc {first.describe(zone)} và lúc {second.describe(zone)}. "
+            f"Chỉ tính một lần (lần đầu); hãy kiểm tra lại thư mời.")
