@@ -98,6 +98,7 @@ def register(app: Flask, socketio) -> None:
     """The namespace, the device list, and a version check after every successful change request."""
     app.extensions["checkin.gate_devices"] = Registry()
     app.extensions["checkin.copy_lock"] = threading.Lock()
+    app.extensions["checkin.whole_copy_lock"] = threading.Lock()
     app.extensions["checkin.copy_version"] = gate_copy.current_version(app.extensions["kiosk.db"])
     socketio.on_namespace(GateNamespace(GATE_NAMESPACE))
 

@@ -354,3 +354,41 @@ def test_the_report_marks_offline_and_paper_admissions_and_counts_conflicts(app,
     assert summary["Trong đó ghi nhận từ danh sách giấy"] == 1
     assert summary["Xung đột khi mất mạng (cho vào hai lần, thư mời đã thu hồi)"] == 1
     assert summary["Tổng số người đã đến"] == 2
+
+
+def test_the_whole_copy_is_built_once_per_version_and_rebuilt_after_a_change(app, client_as):
+    gate = client_as("gate")
+    first = gate.get("/api/gate/copy")
+    again = gate.get("/api/gate/copy")
+    assert first.data == again.data                                   # served from the one built copy
+    assert abs(int(again.headers["X-Kiosk-Server-Time"]) - utcnow().timestamp() * 1000) < 5000
+    _id, code, _ = first_non_vip(app)
+    gate.post("/api/checkin", json={"code": code})
+    after = gate.get("/api/gate/copy").get_json()
+    assert after["version"] > first.get_json()["version"]
+    assert any(p[7] is not None for p in after["people"])           # the admission is in the new copy
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_the_change_feed_and_the_earlier_offline_admission_hold_on_either_database(engine, request, tmp_path):
+    from kiosk import create_app
+
+    from .conftest import app_config, login
+    config = app_config(tmp_path / "data")
+    if engine == "postgresql":
+        config["DATABASE_URL"] = request.getfixturevalue("postgres").new_database()
+    app = create_app(config)
+    try:
+        gate = app.test_client()
+        login(gate, "gate")
+        start = _copy(gate)["version"]
+        invitee_id, code, _ = first_non_vip(app)
+        now = utcnow()
+        _offline_scan(gate, code, now - dt.timedelta(minutes=2), "Cổng phụ")
+        earlier = _offline_scan(gate, code, now - dt.timedelta(minutes=6), "Cổng chính")
+        assert earlier["result"] == "ok" and earlier["conflict"]["kind"] == "double"
+        person = _people(_copy(gate, start))[invitee_id]
+        assert person["in_gate"] == "Cổng chính" and person["in_source"] == "offline"
+        assert gate.get("/api/stats").get_json()["invited_present"] == 1
+    finally:
+        app.extensions["kiosk.db"].dispose()

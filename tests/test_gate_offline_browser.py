@@ -217,3 +217,38 @@ def test_logging_out_of_a_gate_leaves_no_names_on_the_phone(page, live_server):
     page.get_by_role("button", name="Đăng xuất").click()
     page.wait_for_url(live_server.url + "/")
     wait_until(lambda: "kiosk-gate" not in page.evaluate("indexedDB.databases().then(list => list.map(d => d.name))"))
+
+
+def test_offline_the_gate_still_finds_people_by_name_and_registers_walk_ins(browser, live_server):
+    app = live_server.app
+    invitee_id, _code, name = first_non_vip(app)
+    context, page = _gate(browser, live_server, "Cổng phụ")
+    try:
+        _go_offline(context, page)
+        office = name.replace("Đại diện ", "")
+        page.fill("#scan-input", "kho bac nha nuoc")                    # no accents, as staff type
+        page.press("#scan-input", "Enter")
+        page.wait_for_selector("#search-results[data-offline='1'] #search-list li")
+        assert "ngoại tuyến" in page.inner_text("#search-title")
+        assert office in page.inner_text("#search-list")
+        page.locator("#search-list li").first.get_by_role("button", name="Cho vào").click()
+        _verdict(page, "ok")
+        page.get_by_role("button", name="+ Khách vãng lai").click()
+        page.get_by_label("Họ và tên *").fill("Lương Thị Hoa")
+        page.get_by_text("Các nhà hảo tâm trong và ngoài huyện").click()
+        page.keyboard.press("Enter")
+        _verdict(page, "ok")
+        assert page.inner_text("#result-name") == "Lương Thị Hoa"
+        screenshot(page, "gate-offline-walk-in")
+        assert page.evaluate("kioskGate.queueLength()") == 2
+        context.set_offline(False)
+        page.wait_for_function("() => kioskGate.queueLength() === 0", timeout=20000)
+        stats = page.evaluate("fetch('/api/stats').then(r => r.json())")
+        assert stats["invited_present"] == 1 and stats["walk_ins"] == 1
+        with app.extensions["kiosk.db"].read() as session:
+            from kiosk.storage.schema import Invitee
+            assert session.get(Invitee, invitee_id).checked_in_source == "offline"
+            walk_in = session.query(Invitee).filter(Invitee.full_name == "Lương Thị Hoa").one()
+            assert walk_in.checked_in_source == "offline" and walk_in.checked_in_gate == "Cổng phụ"
+    finally:
+        context.close()

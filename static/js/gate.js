@@ -162,12 +162,17 @@
     if (!items.length) return;
     var item = items[0];
     post(item.url, item.body).then(function (res) {
-      if (res.status === 503 || res.status === 507) return;  // not written yet (busy, disk full): later
+      // Not written yet (busy, disk full), or this page's session token is stale (a reload fixes it): later.
+      if (res.status === 503 || res.status === 507 || (res.data && res.data.error === "csrf")) return;
       saveQueue(queue().filter(function (q) { return q.body.nonce !== item.body.nonce; }));
+      var when = item.body.offline ? item.body.offline.scanned_at : item.body.client_time;
       if (res.status === 200) {
-        addRecent(res.data, KIND[kindOf(res.data)] || KIND.invalid,
-                  item.body.offline ? item.body.offline.scanned_at : item.body.client_time);
+        addRecent(res.data, KIND[kindOf(res.data)] || KIND.invalid, when);
         if (res.data.conflict) addConflict(res.data.conflict);
+      } else {
+        // Refused for good (a walk-in's phone number the server will not take): said, not silently lost.
+        addRecent({ result: "invalid", message: "Máy chủ không nhận lượt đã giữ: " + (res.data.message || res.status) },
+                  KIND.invalid, when);
       }
       flushQueue();
     }).catch(function () { /* still offline: try again later */ });
@@ -277,12 +282,14 @@
     return withCopy(function () {
       var since = copyVersion == null ? "" : "?since=" + copyVersion;
       var asked = Date.now();
+      var serverTime = null;
       return fetch("/api/gate/copy" + since, { credentials: "same-origin" }).then(function (r) {
         if (!r.ok) throw new Error("copy " + r.status);
+        serverTime = Number(r.headers.get("X-Kiosk-Server-Time")) || null;
         return r.json();
       }).then(function (data) {
         // Half the round trip is the best guess of when the server read its clock.
-        serverOffset = data.server_time - (asked + Date.now()) / 2;
+        serverOffset = (serverTime || data.server_time) - (asked + Date.now()) / 2;
         if (copyEvent != null && data.event !== copyEvent && !data.whole) { copyVersion = null; return fetchCopy(); }
         return storeCopy(data);
       });
@@ -363,21 +370,60 @@
   }
 
   function search(text) {
+    if (!linkUp()) { searchHere(text); return; }
     fetch("/api/delegates?q=" + encodeURIComponent(text), { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (data) { renderResults(text, data.results || []); })
-      .catch(function () { show({ result: "waiting", message: "Không tìm được vì mất kết nối." }); });
+      .catch(function () { searchHere(text); });
   }
 
-  function renderResults(text, results) {
+  // ---- Offline search: the same list, from the copy (name, title, organisation; accents optional) ----
+  function fold(text) {
+    return (text || "").toLowerCase().replace(/đ/g, "d").normalize("NFD").replace(/[\u0300-\u036f]/g, "");
+  }
+  function searchHere(text) {
+    var words = fold(text).split(/\s+/).filter(Boolean);
+    window.kioskCopy.people().then(function (all) {
+      var found = all.filter(function (p) {
+        if (p.removed) return false;
+        var hay = fold([p.addressed, p.title, p.organisation].join(" "));
+        return words.every(function (w) { return hay.indexOf(w) >= 0; });
+      }).slice(0, 25).map(function (p) {
+        return { id: p.id, addressed: p.addressed, title: p.title, organisation: p.organisation, group: p.group,
+                 seat: p.seat, vip: !!p.vip, checked_in_at: p.in_at ? new Date(p.in_at).toISOString() : null,
+                 checked_in_label: p.in_at ? clock(new Date(p.in_at)) : null, here: true };
+      });
+      renderResults(text, found, true);
+    }).catch(function () { show({ result: "waiting", message: "Không tìm được: máy này chưa có danh sách khách." }); });
+  }
+  function judgePerson(id) {
+    return function (scannedAt) {
+      return window.kioskCopy.people().then(function (all) {
+        var p = all.filter(function (x) { return x.id === id; })[0];
+        if (!p) return { result: "not_here", offline: true, headline: "Không có trong danh sách trên máy này",
+                         message: "Mời khách đến bàn lễ tân." };
+        var d = delegateOf(p);
+        if (p.in_at) return { result: "already_checked_in", offline: true, delegate: d,
+                              message: p.addressed + " đã vào lúc " + clock(new Date(p.in_at)) + (p.in_gate ? " tại " + p.in_gate : "") + "." };
+        return window.kioskCopy.markIn(p.id, Date.parse(scannedAt), gateName()).then(function () {
+          return { result: "ok", vip: !!p.vip, offline: true, delegate: d,
+                   message: "Mời " + p.addressed + " vào." + (p.vip ? " Đại biểu: hãy đón và đưa vào chỗ ngồi." : "") };
+        });
+      });
+    };
+  }
+
+  function renderResults(text, results, here) {
     var list = $("search-list");
     list.innerHTML = "";
     // A new search is a new guest: the previous verdict (perhaps a red one) makes way for the list.
     $("result").hidden = true;
     $("search-results").hidden = false;
-    $("search-title").textContent = results.length
+    $("search-title").textContent = (results.length
       ? "Tìm thấy " + results.length + " người khớp “" + text + "”"
-      : "Không tìm thấy ai khớp “" + text + "”. Nếu khách không có thư mời, hãy đăng ký khách vãng lai.";
+      : "Không tìm thấy ai khớp “" + text + "”. Nếu khách không có thư mời, hãy đăng ký khách vãng lai.") +
+      (here ? " (tìm trên máy này — ngoại tuyến)" : "");
+    $("search-results").dataset.offline = here ? "1" : "";
     results.forEach(function (p) {
       var li = document.createElement("li");
       li.innerHTML = '<div class="who"><div class="name"></div><div class="meta"></div></div><div class="act"></div>';
@@ -394,7 +440,7 @@
         b.className = "btn"; b.type = "button"; b.textContent = "Cho vào";
         b.addEventListener("click", function () {
           b.disabled = true;
-          send("/api/checkin/by-id", { invitee_id: p.id });  // its verdict replaces the list
+          send("/api/checkin/by-id", { invitee_id: p.id }, judgePerson(p.id));  // its verdict replaces the list
           input.focus();
         });
         act.appendChild(b);
@@ -437,12 +483,22 @@
     var body = { full_name: form.get("full_name"), group: form.get("group"),
                  organisation: form.get("organisation") || null, phone: form.get("phone") || null,
                  nonce: walkinNonce, gate: gateInput.value.trim() || "Cổng chính" };
-    post("/api/walkins", body).then(function (res) {
+    function keepWalkIn() {
+      // Offline: registered here, sent later with the time they came (the nonce makes it one person).
+      body.offline = { scanned_at: new Date(Date.now() + serverOffset).toISOString(), verdict: "ok" };
+      var items = queue(); items.push({ url: "/api/walkins", body: body }); saveQueue(items);
+      dialog.close();
+      show({ result: "ok", offline: true, delegate: { addressed: body.full_name, organisation: body.organisation },
+             message: "Đã ghi khách vãng lai trên máy này; sẽ gửi về máy chủ khi có mạng. Mời vào." });
+      input.focus();
+    }
+    if (!linkUp()) { keepWalkIn(); return; }
+    post("/api/walkins", body, DEADLINE_MS).then(function (res) {
       if (res.status === 200) { dialog.close(); show(res.data); input.focus(); }
       else { $("walkin-error").hidden = false; $("walkin-error").textContent = res.data.message; }
-    }).catch(function () {
-      $("walkin-error").hidden = false;
-      $("walkin-error").textContent = "Mất kết nối với máy chủ. Thử lại khi có mạng.";
+    }).catch(function (err) {
+      if (err && err.message === "login") return;
+      keepWalkIn();
     });
   });
 

@@ -100,6 +100,11 @@
     });
   }
 
+  // Every person in the copy (the offline name search reads them all: 40,000 in a few hundred ms).
+  function people() {
+    return open().then(function (db) { return request(db.transaction("people").objectStore("people").getAll()); });
+  }
+
   // Logging out of a shared phone leaves no names behind.
   function forget() {
     if (dbPromise) dbPromise.then(function (db) { db.close(); });
@@ -107,5 +112,6 @@
     return request(indexedDB.deleteDatabase(NAME)).catch(function () {});
   }
 
-  window.kioskCopy = { meta: meta, apply: apply, count: count, lookup: lookup, markIn: markIn, forget: forget };
+  window.kioskCopy = { meta: meta, apply: apply, count: count, lookup: lookup, markIn: markIn, people: people,
+                       forget: forget };
 })();
