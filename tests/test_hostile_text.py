@@ -229,6 +229,8 @@ def stored_texts_are_clean(app) -> None:
     with app.extensions["kiosk.db"].read() as session:
         for table in Base.metadata.sorted_tables:
             columns = [c for c in table.columns if isinstance(c.type, (String, Text))]
+            if not columns:
+                continue  # gate_change: numbers only
             for row in session.execute(select(*columns)):
                 for column, value in zip(columns, row):
                     if value is None or column.name in ("response", "extra", "pin_hash"):
