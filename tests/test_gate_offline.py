@@ -392,3 +392,19 @@ def test_the_change_feed_and_the_earlier_offline_admission_hold_on_either_databa
         assert gate.get("/api/stats").get_json()["invited_present"] == 1
     finally:
         app.extensions["kiosk.db"].dispose()
+
+
+def test_only_logged_in_gates_join_the_gate_namespace_and_appear_on_the_dashboard(app, client_as):
+    socketio = app.extensions["kiosk.socketio"]
+    assert not socketio.test_client(app, namespace="/gate").is_connected("/gate")
+    assert not socketio.test_client(app, namespace="/gate", flask_test_client=client_as("mc")).is_connected("/gate")
+    device = socketio.test_client(app, namespace="/gate", flask_test_client=client_as("gate"))
+    answer = device.emit("hello", {"key": "g" * 40, "gate": "Cổng phụ", "pending": 3}, namespace="/gate", callback=True)
+    assert answer["ok"] is True and abs(answer["server_time"] - utcnow().timestamp() * 1000) < 5000
+    assert device.emit("hello", {"key": "short", "gate": "x"}, namespace="/gate", callback=True) == {"ok": False}
+    listed = client_as("admin").get("/api/dashboard").get_json()["gate_devices"]
+    assert [(d["gate"], d["online"], d["pending"]) for d in listed] == [("Cổng phụ", True, 3)]
+    device.disconnect(namespace="/gate")
+    listed = client_as("admin").get("/api/dashboard").get_json()["gate_devices"]
+    assert [(d["gate"], d["online"], d["pending"]) for d in listed] == [("Cổng phụ", False, 3)]
+    assert listed[0]["since_label"].count("h") == 1

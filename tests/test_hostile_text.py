@@ -168,6 +168,11 @@ def write_everything(app, clients, value: str, number: int) -> None:
         post_json(app.test_client(), "/api/login", {"role": "gate", "pin": value}),
         admin.get("/admin/invitees", query_string={"q": form_value}),
         cashier.get("/donations/ledger", query_string={"q": form_value}),
+        # The gate offline: a queued scan synced later, and a walk-in from the paper sheet.
+        post_json(gate, "/api/checkin", {"code": value, "gate": value[:80], "nonce": f"o{number}{value}"[:80],
+                                         "offline": {"scanned_at": "2023-10-02T00:05:00Z", "verdict": "ok"}}),
+        post_json(admin, "/api/checkin/paper", {"walk_in": {"full_name": "Khách " + value[:150], "group": "khach-khac",
+                                                            "organisation": value[:150]}, "time": "07:10"}),
     ]
     for answer in answers:
         assert answer.status_code < 500, answer.get_data(as_text=True)[:300]
@@ -188,6 +193,9 @@ def write_everything(app, clients, value: str, number: int) -> None:
     screen = app.extensions["kiosk.socketio"].test_client(app, namespace="/display")
     screen.emit("hello", {"key": "k" * 40, "name": value, "view": value}, namespace="/display", callback=True)
     screen.disconnect(namespace="/display")
+    device = app.extensions["kiosk.socketio"].test_client(app, namespace="/gate", flask_test_client=gate)
+    device.emit("hello", {"key": "g" * 40, "gate": value, "pending": 1}, namespace="/gate", callback=True)
+    device.disconnect(namespace="/gate")
     rows = [[value[:900], value[:30], value[:250], value[:250], "", "", value[:80], "", value[:400]],
             ["Tên " + value[:150], "", "", value[:200], "", "", "", "", ""],
             ["Tên khác " + value[:100], "", "", "", value[:100], value[:20], "", value[:20], ""]]
@@ -209,7 +217,8 @@ def every_output_builds(app, clients) -> None:
         answer = admin.get(f"/admin/report/{key}.csv")
         assert answer.status_code == 200
         list(csv.reader(io.StringIO(answer.data.decode("utf-8-sig"))))
-    for path in ("/admin/report", "/admin/report/print", "/api/dashboard", "/admin", "/admin/invitees", "/api/absent"):
+    for path in ("/admin/report", "/admin/report/print", "/api/dashboard", "/admin", "/admin/invitees", "/api/absent",
+                 "/admin/door-list.pdf", "/admin/paper", "/api/gate/copy", "/api/gate/conflicts"):
         assert admin.get(path).status_code == 200, path
     for path in ("/donations/ledger/export.csv", "/donations/ledger/export.xlsx", "/donations", "/donations/ledger"):
         assert cashier.get(path).status_code == 200, path
