@@ -127,6 +127,7 @@ def run(browser, size: int, scans: int) -> None:
             page.press("#scan-input", "Enter")
             page.wait_for_function("n => window.benchTimes.length >= n", arg=number)
         times = page.evaluate("window.benchTimes")
+        print("  first scans (ms):", [round(t) for t in times[:5]], " slowest:", sorted(round(t) for t in times)[-3:])
         print(f"  offline verdict, Enter → card on screen, {len(times)} scans: {_ms(times)}")
         context.close()
     finally:

@@ -252,3 +252,27 @@ def test_offline_the_gate_still_finds_people_by_name_and_registers_walk_ins(brow
             assert walk_in.checked_in_source == "offline" and walk_in.checked_in_gate == "Cổng phụ"
     finally:
         context.close()
+
+
+def test_an_invitation_added_while_the_gate_is_open_reaches_its_copy_and_scans_offline(browser, live_server):
+    from kiosk.storage import invitees
+
+    from checkin import gate_events
+    app, db = live_server.app, live_server.app.extensions["kiosk.db"]
+    context, page = _gate(browser, live_server)
+    try:
+        before = int(page.get_attribute("#copy-state", "data-people"))
+        fields = invitation_use_cases.person_from_form(db, {"full_name": "Nông Thị Hạnh", "honorific": "Bà",
+                                                            "title": "Hiệu trưởng", "organisation": "Trường Mầm non Phủ Thông",
+                                                            "group": "khach-moi"})
+        new_id = invitation_use_cases.add_person(db, fields, "admin")
+        gate_events.schedule_copy_push(app)
+        page.wait_for_function(f"() => Number(document.getElementById('copy-state').dataset.people) === {before + 1}")
+        with db.read() as session:
+            code = invitees.active_code(session, new_id)
+        _go_offline(context, page)
+        _scan(page, code)
+        _verdict(page, "ok")
+        assert page.inner_text("#result-name") == "Bà Nông Thị Hạnh"
+    finally:
+        context.close()

@@ -58,9 +58,16 @@
 
   // ---- Sound: one tone pattern per outcome, made here (no audio files) ---------------------------
   var audio = null;
+  function warmAudio() {
+    // Making the audio context takes ~100 ms the first time: done on the first keystroke (a scanner types
+    // the code before its Enter), so the first verdict is not late by it.
+    try { audio = audio || new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { /* none */ }
+  }
+  document.addEventListener("keydown", warmAudio, { once: true, capture: true });
+  document.addEventListener("pointerdown", warmAudio, { once: true, capture: true });
   function beep(pattern) {
     try {
-      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      warmAudio();
       var t = audio.currentTime;
       pattern.forEach(function (note) {
         var osc = audio.createOscillator(), gain = audio.createGain();
@@ -299,6 +306,8 @@
     return window.kioskCopy.apply(data, serverOffset).then(function () {
       copyVersion = data.version; copyEvent = data.event; copyReady = true; copyUpdated = Date.now();
       showCopyState();
+      // One lookup now, so the first offline verdict does not pay for the first read of the store.
+      window.kioskCopy.lookup(window.kioskCodes.sha256hex("TM")).catch(function () {});
     });
   }
   function pushedCopy(delta) {
