@@ -115,6 +115,13 @@ def _admit(session, ctx: EventContext, row, revoke_reason: str | None, meta: Sca
     reason = revoke_reason if outcome == REVOKED else None
     if outcome == REVOKED and reason is None:
         reason = "Thư mời đã bị huỷ"
+    if outcome == OK and not offline.let_in(meta.source, meta.local_verdict):
+        # The offline gate turned this guest away (its copy did not know the card, or said "already in"):
+        # they did not come in at that moment, so nothing is admitted. The log keeps the scan.
+        response = _answer(ALREADY if guest.checked_in_at else UNKNOWN, guest, ctx)
+        response.update(result=offline.NOT_ADMITTED, source=meta.source,
+                        message=offline.not_admitted_message(gate.addressed(guest)))
+        return offline.NOT_ADMITTED, guest, response
     displaced = _entry(guest) if outcome == OK else None   # a later admission this earlier scan replaces
     if outcome == OK and not queries.admit(session, row.id, at, meta.gate, meta.source,
                                            earlier_wins=meta.scanned_at is not None):
@@ -293,6 +300,8 @@ def search(db: Database, query: str, limit: int = 25) -> list[dict]:
                 "seat": person.seat, "walk_in": person.is_walk_in, "has_code": bool(code),
                 "vip": gate.is_vip(person.group.is_vip, person.protocol_rank, ctx.vip_max_rank) and not person.is_walk_in,
                 "phone_tail": person.phone[-4:] if person.phone else None,
+                # As the printed door list shows it: tells namesakes apart when a tick is entered.
+                "code_tail": code[-4:] if code else None,
                 "substitute_name": person.substitute_name,
                 "checked_in_at": person.checked_in_at.isoformat() if person.checked_in_at else None,
                 "checked_in_label": format_time(person.checked_in_at.astimezone(ctx.zone))

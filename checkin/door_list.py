@@ -293,7 +293,8 @@ def _walk_in_sheet(c: canvas.Canvas, event: DoorListEvent, top: float) -> None:
     groups = [name for name in groups if name]
     caption = ("Cột “Nhóm”: ghi số của nhóm — " + "; ".join(f"{i}. {name}" for i, name in enumerate(groups, 1))
                + "." if groups else "Cột “Nhóm”: ghi rõ khách thuộc nhóm nào.")
-    caption += " Khi có mạng lại, nhập các khách này ở trang Cổng (Khách vãng lai)."
+    caption += (" Sau đó, ban tổ chức nhập các khách này ở trang Quản trị → Danh sách giấy,"
+                " kèm giờ đến ghi trên giấy.")
     lines = Block(REGULAR, 10, tuple(wrap(caption, REGULAR, 10, WIDTH, 6)))
     _draw_block_lines(c, [lines], LEFT - PAD_X, top)
     top = _column_heading(c, WALK_IN_COLUMNS, top - cell_height([lines]) - 6)

@@ -17,7 +17,7 @@ from . import gate, naming
 
 # Field order of a person row: arrays, not objects, keep 40,000 invitations a few megabytes.
 PERSON_FIELDS = ("id", "addressed", "title", "organisation", "group", "seat", "vip", "in_at", "in_gate",
-                 "in_source", "removed")
+                 "in_source", "removed", "card")
 CODE_FIELDS = ("hash", "person", "revoked")
 # A delta naming more invitees than this (an import) is not pushed: the gates fetch it themselves.
 MAX_PUSHED_PEOPLE = 500
@@ -32,11 +32,13 @@ def _millis(moment) -> int | None:
     return None if moment is None else int(moment.timestamp() * 1000)
 
 
-def _person(row, vip_max_rank: int) -> list:
+def _person(row, vip_max_rank: int, carded: set[int]) -> list:
+    # "card": the person holds a valid invitation; admitting one without (found by name) is "revoked", as
+    # the server's admit_by_id says.
     return [row.id, naming.addressed(row.honorific, row.full_name), row.title, row.organisation,
             row.group_name, row.seat, 1 if gate.is_vip(row.group_vip, row.protocol_rank, vip_max_rank) else 0,
             _millis(row.checked_in_at), row.checked_in_gate, row.checked_in_source,
-            1 if row.removed_at is not None else 0]
+            1 if row.removed_at is not None else 0, 1 if row.id in carded else 0]
 
 
 def _code(row, removed: set[int]) -> list:
@@ -54,11 +56,13 @@ def build(session, since: int | None = None) -> dict:
     since = None if whole else since
     people = queries.people(session, event_id, since)
     removed = {row.id for row in people if row.removed_at is not None}
+    codes = queries.codes(session, event_id, since)
+    carded = {row.invitee_id for row in codes if row.revoked_at is None}
     return {"version": current, "since": None if whole else since, "whole": whole, "event": event_id,
-            "timezone": timezone, "server_time": _millis(utcnow()),
+            "instance": queries.instance(session), "timezone": timezone, "server_time": _millis(utcnow()),
             "person_fields": PERSON_FIELDS, "code_fields": CODE_FIELDS,
-            "people": [_person(row, vip_max_rank or 0) for row in people],
-            "codes": [_code(row, removed) for row in queries.codes(session, event_id, since)]}
+            "people": [_person(row, vip_max_rank or 0, carded) for row in people],
+            "codes": [_code(row, removed) for row in codes]}
 
 
 def snapshot(db: Database, since: int | None = None) -> dict:
@@ -75,7 +79,7 @@ def delta_for_push(db: Database, since: int) -> dict | None:
         if current <= since:
             return None
         if queries.changed_count(session, since) > MAX_PUSHED_PEOPLE:
-            return {"version": current, "since": since, "too_many": True}
+            return {"version": current, "since": since, "too_many": True, "instance": queries.instance(session)}
         return build(session, since)
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 
-from flask import Flask, current_app, request
-from flask_socketio import Namespace
+from flask import Flask, current_app, request, session
 
 from display import push
+from display.events import _Guarded
 from kiosk import auth
+from kiosk.auth import role_allows, token_role
 from kiosk.storage import utcnow
 from kiosk.vietnamese import format_time
 
@@ -20,11 +21,14 @@ COPY_DELAY = 0.2     # changes within this long go out as one push
 GATES_DELAY = 0.5
 
 
-class GateNamespace(Namespace):
-    """Gate pages and the dashboard; every event re-checks the login."""
+class GateNamespace(_Guarded):
+    """Gate pages and the dashboard; every event re-checks the login, and so does every push (`_emit`)."""
 
     @auth.socket_requires_role("gate")
     def on_connect(self, auth_data=None):
+        app = current_app._get_current_object()
+        with app.extensions["checkin.gate_lock"]:
+            app.extensions["checkin.gate_sockets"][request.sid] = session.get("sid")
         return None
 
     @auth.socket_requires_role("gate")
@@ -51,8 +55,37 @@ class GateNamespace(Namespace):
 
     def on_disconnect(self, reason=None):
         app = current_app._get_current_object()
+        with app.extensions["checkin.gate_lock"]:
+            app.extensions["checkin.gate_sockets"].pop(request.sid, None)
         if app.extensions["checkin.gate_devices"].gone(request.sid, utcnow()):
             schedule_gates_push(app)
+
+
+def _emit(app: Flask, event: str, data) -> None:
+    """Send to every /gate socket whose login still holds; one logged out or whose PIN was reset (even from
+    the command line) is disconnected instead: names and seats never reach a page that lost its login."""
+    with app.extensions["checkin.gate_lock"]:
+        sockets = dict(app.extensions["checkin.gate_sockets"])
+    server = app.extensions["kiosk.socketio"]
+    for sid, token in sockets.items():
+        if role_allows(token_role(app, token), ("gate",)):
+            server.emit(event, data, namespace=GATE_NAMESPACE, to=sid)
+        else:
+            _drop(app, sid)
+
+
+def _drop(app: Flask, sid: str) -> None:
+    with app.extensions["checkin.gate_lock"]:
+        app.extensions["checkin.gate_sockets"].pop(sid, None)
+    app.extensions["kiosk.socketio"].server.disconnect(sid, namespace=GATE_NAMESPACE)
+
+
+def gate_logged_out(app: Flask, token: str) -> None:
+    """A login ended: its gate pages' and dashboards' sockets close at once (auth's logout hook)."""
+    with app.extensions["checkin.gate_lock"]:
+        sids = [sid for sid, owner in app.extensions["checkin.gate_sockets"].items() if owner == token]
+    for sid in sids:
+        _drop(app, sid)
 
 
 def gate_list(app: Flask) -> list[dict]:
@@ -66,7 +99,7 @@ def gate_list(app: Flask) -> list[dict]:
 
 
 def push_gates(app: Flask) -> None:
-    app.extensions["kiosk.socketio"].emit("gates", gate_list(app), namespace=GATE_NAMESPACE)
+    _emit(app, "gates", gate_list(app))
 
 
 def schedule_gates_push(app: Flask) -> None:
@@ -80,7 +113,7 @@ def push_copy(app: Flask) -> None:
         delta = gate_copy.delta_for_push(app.extensions["kiosk.db"], since)
         if delta is None:
             return
-        app.extensions["kiosk.socketio"].emit("copy", delta, namespace=GATE_NAMESPACE)
+        _emit(app, "copy", delta)
         app.extensions["checkin.copy_version"] = delta["version"]
 
 
@@ -91,12 +124,15 @@ def schedule_copy_push(app: Flask) -> None:
 
 def push_conflict(app: Flask, conflict: dict) -> None:
     """Every gate and the dashboard hear of a conflict at once."""
-    app.extensions["kiosk.socketio"].emit("conflict", conflict, namespace=GATE_NAMESPACE)
+    _emit(app, "conflict", conflict)
 
 
 def register(app: Flask, socketio) -> None:
     """The namespace, the device list, and a version check after every successful change request."""
     app.extensions["checkin.gate_devices"] = Registry()
+    app.extensions["checkin.gate_sockets"] = {}     # sid -> the login token it connected with
+    app.extensions["checkin.gate_lock"] = threading.Lock()
+    app.extensions.setdefault("kiosk.on_logout", []).append(gate_logged_out)
     app.extensions["checkin.copy_lock"] = threading.Lock()
     app.extensions["checkin.whole_copy_lock"] = threading.Lock()
     app.extensions["checkin.copy_version"] = gate_copy.current_version(app.extensions["kiosk.db"])

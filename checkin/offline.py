@@ -52,6 +52,20 @@ class Entry:
                 "source": self.source, "source_label": SOURCE_LABELS.get(self.source, self.source)}
 
 
+NOT_ADMITTED = "not_admitted"
+
+
+def let_in(source: str | None, local_verdict: str | None) -> bool:
+    """Whether a scan may admit: a live one always, an offline one only if the gate let the guest in then."""
+    return source != "offline" or local_verdict in LET_IN
+
+
+def not_admitted_message(who: str) -> str:
+    """For a synced scan the offline gate turned away (the person was sent to the reception desk)."""
+    return (f"Khi mất mạng, cổng đã không cho {who} vào (máy cổng không có thư mời này). "
+            "Nếu khách đã vào bằng lối khác, hãy ghi nhận ở bàn lễ tân.")
+
+
 def conflict_kind(local_verdict: str | None, source: str | None, outcome: str, displaced: Entry | None) -> str | None:
     """DOUBLE or REVOKED_CARD when an offline gate let in someone it should not have; None otherwise.
 

@@ -6,6 +6,7 @@ import functools
 import gzip
 import hashlib
 import json
+import time
 from pathlib import Path
 
 from flask import Response, current_app, jsonify, render_template, request, url_for
@@ -178,13 +179,19 @@ def _whole_copy() -> tuple[bytes, bytes]:
     app = current_app._get_current_object()
     with app.extensions["checkin.whole_copy_lock"]:   # the phones that ask meanwhile wait for this one
         cached = app.extensions.get("checkin.whole_copy")
-        if cached and cached[0] == gate_copy.current_version(_db()):
+        # During a rush every scan moves the version: a copy a few seconds old is served as it is (the gate
+        # then asks for the changes after its version), instead of being rebuilt for every login.
+        if cached and (time.monotonic() - cached[3] < WHOLE_COPY_SECONDS
+                       or cached[0] == gate_copy.current_version(_db())):
             return cached[1], cached[2]
         copy = gate_copy.snapshot(_db())
         body = json.dumps(copy, ensure_ascii=False, separators=(",", ":")).encode()
         packed = gzip.compress(body, compresslevel=5)
-        app.extensions["checkin.whole_copy"] = (copy["version"], body, packed)
+        app.extensions["checkin.whole_copy"] = (copy["version"], body, packed, time.monotonic())
         return body, packed
+
+
+WHOLE_COPY_SECONDS = 30.0
 
 
 @bp.get("/api/gate/conflicts")

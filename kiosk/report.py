@@ -19,7 +19,7 @@ TITLE = "Báo cáo kết quả tổ chức Lễ khai mạc Tuần lễ hưởng 
 METHODS = {"cash": "Tiền mặt", "transfer": "Chuyển khoản"}
 OUTCOMES = {"ok": "Cho vào", "already_checked_in": "Đã vào trước đó", "unknown": "Không có trong danh sách",
             "revoked": "Thư mời đã thu hồi", "invalid": "Mã không hợp lệ", "undone": "Huỷ lượt vào",
-            "double": "Cho vào hai lần", "not_here": "Không có trên máy cổng"}
+            "double": "Cho vào hai lần", "not_admitted": "Cổng không cho vào (mất mạng)"}
 KINDS = {"scan": "Quét mã", "search": "Tìm tên", "walk_in": "Khách vãng lai", "undo": "Huỷ lượt vào",
          "conflict": "Xung đột (mất mạng)"}
 

@@ -127,25 +127,19 @@ def test_a_copy_from_another_database_starts_again_whole(client_as):
     assert copy["whole"] is True and copy["since"] is None and copy["people"]
 
 
-def test_a_change_is_pushed_to_the_gates_once_with_its_base_version(app):
-    from checkin import gate_events
+def test_a_change_is_pushed_to_the_gates_once_with_its_base_version(app, client_as):
+    from checkin import checkins, gate_events
     start = app.extensions["checkin.copy_version"]
-    delta = gate_copy.delta_for_push(app.extensions["kiosk.db"], start)
-    assert delta is None                                     # nothing new since the app started
+    assert gate_copy.delta_for_push(app.extensions["kiosk.db"], start) is None   # nothing new since the start
+    device = app.extensions["kiosk.socketio"].test_client(app, namespace="/gate", flask_test_client=client_as("gate"))
     _id, code, _ = first_non_vip(app)
-    from checkin import checkins
     checkins.scan(app.extensions["kiosk.db"], code, checkins.ScanMeta("Cổng chính", "gate", None, "n1"))
-    sent = []
-    socketio = app.extensions["kiosk.socketio"]
-    original = socketio.emit
-    socketio.emit = lambda event, data, **kw: sent.append((event, data, kw))
-    try:
-        gate_events.push_copy(app)
-        gate_events.push_copy(app)                           # the second finds nothing new: no push
-    finally:
-        socketio.emit = original
-    assert [(e, kw["namespace"]) for e, _d, kw in sent] == [("copy", "/gate")]
-    assert sent[0][1]["since"] == start and sent[0][1]["version"] > start
+    gate_events.push_copy(app)
+    gate_events.push_copy(app)                           # the second finds nothing new: no push
+    received = [m for m in device.get_received("/gate") if m["name"] == "copy"]
+    assert len(received) == 1
+    delta = received[0]["args"][0]
+    assert delta["since"] == start and delta["version"] > start and len(delta["people"]) == 1
 
 
 # ---- Offline scans, synced ------------------------------------------------------------------------
@@ -364,8 +358,13 @@ def test_the_whole_copy_is_built_once_per_version_and_rebuilt_after_a_change(app
     assert abs(int(again.headers["X-Kiosk-Server-Time"]) - utcnow().timestamp() * 1000) < 5000
     _id, code, _ = first_non_vip(app)
     gate.post("/api/checkin", json={"code": code})
+    # Within seconds of building it, the same copy is served; the gate then asks for the changes since.
+    version = first.get_json()["version"]
+    assert gate.get("/api/gate/copy").get_json()["version"] == version
+    assert _copy(gate, version)["people"]
+    app.extensions["checkin.whole_copy"] = (*app.extensions["checkin.whole_copy"][:3], -1e9)   # long ago
     after = gate.get("/api/gate/copy").get_json()
-    assert after["version"] > first.get_json()["version"]
+    assert after["version"] > version
     assert any(p[7] is not None for p in after["people"])           # the admission is in the new copy
 
 
@@ -408,3 +407,52 @@ def test_only_logged_in_gates_join_the_gate_namespace_and_appear_on_the_dashboar
     listed = client_as("admin").get("/api/dashboard").get_json()["gate_devices"]
     assert [(d["gate"], d["online"], d["pending"]) for d in listed] == [("Cổng phụ", False, 3)]
     assert listed[0]["since_label"].count("h") == 1
+
+
+def test_a_scan_the_offline_gate_turned_away_admits_nobody_when_it_syncs(app, client_as):
+    gate = client_as("gate")
+    invitee_id, code, _ = first_non_vip(app)
+    for verdict in ("not_here", "already_checked_in", "revoked"):
+        answer = _offline_scan(gate, code, utcnow() - dt.timedelta(minutes=5), "Cổng phụ", verdict=verdict)
+        assert answer["result"] == "not_admitted" and "đã không cho" in answer["message"]
+    assert gate.get("/api/stats").get_json()["invited_present"] == 0
+    # The desk admits them later: that admission stands, with its own time.
+    desk = gate.post("/api/checkin/by-id", json={"invitee_id": invitee_id, "gate": "Lễ tân"}).get_json()
+    assert desk["result"] == "ok" and desk["delegate"]["id"] == invitee_id
+
+
+def test_a_revoked_card_conflict_is_not_counted_as_a_second_failed_scan(app, client_as):
+    gate, admin = client_as("gate"), client_as("admin")
+    invitee_id, code, _ = first_non_vip(app)
+    admin.post(f"/admin/invitees/{invitee_id}/reissue", data={"reason": "Mất"})
+    _offline_scan(gate, code, utcnow(), "Cổng phụ")
+    assert gate.get("/api/stats").get_json()["failed_scans"]["revoked"] == 1
+
+
+def test_the_copy_says_which_database_it_is_from_and_who_holds_a_card(app, client_as):
+    gate, admin = client_as("gate"), client_as("admin")
+    copy = _copy(gate)
+    assert len(copy["instance"]) == 16
+    invitee_id, _code, _ = first_non_vip(app)
+    assert _people(copy)[invitee_id]["card"] == 1
+    admin.post(f"/admin/invitees/{invitee_id}/remove")
+    assert _people(_copy(gate, copy["version"]))[invitee_id]["card"] == 0
+
+
+def test_a_gate_socket_is_closed_when_its_login_ends(app, client_as):
+    from checkin import gate_events
+    gate = client_as("gate")
+    device = app.extensions["kiosk.socketio"].test_client(app, namespace="/gate", flask_test_client=gate)
+    assert device.is_connected("/gate")
+    gate.post("/logout")
+    assert not device.is_connected("/gate")
+    # A login ended elsewhere (pins --reset in another process): the next push drops the socket unsent.
+    other = client_as("gate")
+    second = app.extensions["kiosk.socketio"].test_client(app, namespace="/gate", flask_test_client=other)
+    assert second.is_connected("/gate")
+    with app.extensions["kiosk.db"].write() as session:
+        from kiosk.storage.schema import StaffSession
+        session.query(StaffSession).delete()
+    app.extensions["kiosk.role_cache"] = {}
+    gate_events.push_conflict(app, {"message": "x"})
+    assert not second.is_connected("/gate")

@@ -276,3 +276,26 @@ def test_an_invitation_added_while_the_gate_is_open_reaches_its_copy_and_scans_o
         assert page.inner_text("#result-name") == "Bà Nông Thị Hạnh"
     finally:
         context.close()
+
+
+def test_an_offline_entry_the_server_refuses_stays_listed_on_the_gate(browser, live_server):
+    context, page = _gate(browser, live_server)
+    try:
+        _go_offline(context, page)
+        page.get_by_role("button", name="+ Khách vãng lai").click()
+        page.get_by_label("Họ và tên *").fill("Hà Văn Tú")
+        page.get_by_label("Điện thoại").fill("12345")                    # the server will not take it
+        page.keyboard.press("Enter")
+        _verdict(page, "ok")
+        context.set_offline(False)
+        page.wait_for_function("() => kioskGate.queueLength() === 0", timeout=20000)
+        page.wait_for_selector("#refused:not([hidden])")
+        assert "Hà Văn Tú" in page.inner_text("#refused-list")
+        page.reload()                                                     # kept on the device
+        page.wait_for_selector("#refused:not([hidden])")
+        assert "Hà Văn Tú" in page.inner_text("#refused-list")
+        screenshot(page, "gate-offline-refused")
+        page.get_by_role("button", name="Đã xử lý xong, xoá danh sách này").click()
+        page.wait_for_selector("#refused", state="hidden")
+    finally:
+        context.close()

@@ -182,7 +182,7 @@ def arrivals_by_minute(session: Session, event_id: int) -> list[tuple[int, int, 
 def failures_by_outcome(session: Session, event_id: int) -> dict[str, int]:
     """Failed scans by outcome, from the log."""
     rows = session.execute(select(ScanLog.outcome, func.count()).where(
-        ScanLog.event_id == event_id, ScanLog.outcome.in_(("unknown", "revoked", "invalid")))
+        ScanLog.event_id == event_id, ScanLog.kind != "conflict", ScanLog.outcome.in_(("unknown", "revoked", "invalid")))
         .group_by(ScanLog.outcome))
     return {outcome: count for outcome, count in rows}
 

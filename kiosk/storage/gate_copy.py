@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .schema import GateChange, InvitationCode, Invitee, InviteeGroup
+from .schema import GateChange, InvitationCode, Invitee, InviteeGroup, Meta
 
 _PEOPLE_COLUMNS = (Invitee.id, Invitee.honorific, Invitee.full_name, Invitee.title, Invitee.organisation,
                    Invitee.seat, Invitee.protocol_rank, Invitee.checked_in_at, Invitee.checked_in_gate,
@@ -15,6 +15,11 @@ _PEOPLE_COLUMNS = (Invitee.id, Invitee.honorific, Invitee.full_name, Invitee.tit
 def version(session: Session) -> int:
     """The newest change noted (0 before any): a copy at this version knows everything committed."""
     return session.scalar(select(func.max(GateChange.id))) or 0
+
+
+def instance(session: Session) -> str:
+    """The database's own random id (kiosk_meta "instance")."""
+    return session.scalar(select(Meta.value).where(Meta.key == "instance")) or ""
 
 
 def _changed_since(since: int):

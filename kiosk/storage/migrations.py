@@ -1,6 +1,7 @@
 """Versioned schema: create what is missing, then apply numbered upgrade steps in order."""
 from __future__ import annotations
 
+import secrets
 from typing import Callable
 
 from sqlalchemy import inspect, select, text
@@ -59,17 +60,17 @@ _COPIED_COLUMNS = ("full_name", "honorific", "title", "organisation", "protocol_
                    "is_walk_in")
 
 _SQLITE_TRIGGERS = [
-    "CREATE TRIGGER IF NOT EXISTS gate_change_invitee_new AFTER INSERT ON invitee "
+    "CREATE TRIGGER gate_change_invitee_new AFTER INSERT ON invitee "
     "BEGIN INSERT INTO gate_change (invitee_id) VALUES (NEW.id); END",
-    f"CREATE TRIGGER IF NOT EXISTS gate_change_invitee AFTER UPDATE OF {', '.join(_COPIED_COLUMNS)} ON invitee "
+    f"CREATE TRIGGER gate_change_invitee AFTER UPDATE OF {', '.join(_COPIED_COLUMNS)} ON invitee "
     "BEGIN INSERT INTO gate_change (invitee_id) VALUES (NEW.id); END",
-    "CREATE TRIGGER IF NOT EXISTS gate_change_code_new AFTER INSERT ON invitation_code "
+    "CREATE TRIGGER gate_change_code_new AFTER INSERT ON invitation_code "
     "BEGIN INSERT INTO gate_change (invitee_id) VALUES (NEW.invitee_id); END",
-    "CREATE TRIGGER IF NOT EXISTS gate_change_code AFTER UPDATE ON invitation_code "
+    "CREATE TRIGGER gate_change_code AFTER UPDATE ON invitation_code "
     "BEGIN INSERT INTO gate_change (invitee_id) VALUES (NEW.invitee_id); END",
-    "CREATE TRIGGER IF NOT EXISTS gate_change_group AFTER UPDATE OF is_vip, name ON invitee_group "
+    "CREATE TRIGGER gate_change_group AFTER UPDATE OF is_vip, name ON invitee_group "
     "BEGIN INSERT INTO gate_change (invitee_id) SELECT id FROM invitee WHERE group_id = NEW.id; END",
-    "CREATE TRIGGER IF NOT EXISTS gate_change_event AFTER UPDATE OF vip_max_rank ON event "
+    "CREATE TRIGGER gate_change_event AFTER UPDATE OF vip_max_rank ON event "
     "BEGIN INSERT INTO gate_change (invitee_id) SELECT id FROM invitee WHERE event_id = NEW.id; END",
 ]
 
@@ -82,23 +83,33 @@ _POSTGRES_TRIGGERS = [
     "INSERT INTO gate_change (invitee_id) SELECT id FROM invitee WHERE group_id = NEW.id; RETURN NULL; END $$",
     "CREATE OR REPLACE FUNCTION kiosk_gate_change_event() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
     "INSERT INTO gate_change (invitee_id) SELECT id FROM invitee WHERE event_id = NEW.id; RETURN NULL; END $$",
-    "CREATE OR REPLACE TRIGGER gate_change_invitee_new AFTER INSERT ON invitee "
+    "CREATE TRIGGER gate_change_invitee_new AFTER INSERT ON invitee "
     "FOR EACH ROW EXECUTE FUNCTION kiosk_gate_change_row()",
-    f"CREATE OR REPLACE TRIGGER gate_change_invitee AFTER UPDATE OF {', '.join(_COPIED_COLUMNS)} ON invitee "
+    f"CREATE TRIGGER gate_change_invitee AFTER UPDATE OF {', '.join(_COPIED_COLUMNS)} ON invitee "
     "FOR EACH ROW EXECUTE FUNCTION kiosk_gate_change_row()",
-    "CREATE OR REPLACE TRIGGER gate_change_code AFTER INSERT OR UPDATE ON invitation_code "
+    "CREATE TRIGGER gate_change_code AFTER INSERT OR UPDATE ON invitation_code "
     "FOR EACH ROW EXECUTE FUNCTION kiosk_gate_change_code()",
-    "CREATE OR REPLACE TRIGGER gate_change_group AFTER UPDATE OF is_vip, name ON invitee_group "
+    "CREATE TRIGGER gate_change_group AFTER UPDATE OF is_vip, name ON invitee_group "
     "FOR EACH ROW EXECUTE FUNCTION kiosk_gate_change_group()",
-    "CREATE OR REPLACE TRIGGER gate_change_event AFTER UPDATE OF vip_max_rank ON event "
+    "CREATE TRIGGER gate_change_event AFTER UPDATE OF vip_max_rank ON event "
     "FOR EACH ROW EXECUTE FUNCTION kiosk_gate_change_event()",
 ]
 
 
+_TRIGGERS = ("gate_change_invitee_new", "gate_change_invitee", "gate_change_code_new", "gate_change_code",
+             "gate_change_group", "gate_change_event")
+_TRIGGER_TABLES = {"gate_change_invitee_new": "invitee", "gate_change_invitee": "invitee",
+                   "gate_change_code_new": "invitation_code", "gate_change_code": "invitation_code",
+                   "gate_change_group": "invitee_group", "gate_change_event": "event"}
+
+
 def _ensure_triggers(session: Session) -> None:
-    """Create the gate-copy triggers (idempotent: run on every start, after any upgrade)."""
-    statements = _SQLITE_TRIGGERS if session.bind.dialect.name == "sqlite" else _POSTGRES_TRIGGERS
-    for statement in statements:
+    """(Re)create the gate-copy triggers on every start, after any upgrade: dropped first, so a release that
+    changes one replaces it, and without CREATE OR REPLACE TRIGGER (PostgreSQL 14+ only)."""
+    sqlite = session.bind.dialect.name == "sqlite"
+    for name in _TRIGGERS:
+        session.execute(text(f"DROP TRIGGER IF EXISTS {name}" + ("" if sqlite else f" ON {_TRIGGER_TABLES[name]}")))
+    for statement in _SQLITE_TRIGGERS if sqlite else _POSTGRES_TRIGGERS:
         session.execute(text(statement))
 
 
@@ -111,6 +122,10 @@ def ensure_schema(db: Database) -> int:
     Base.metadata.create_all(db.engine)
     with db.write() as session:
         row = session.get(Meta, "schema_version")
+        if session.get(Meta, "instance") is None:
+            # Which database this is: a gate holding a copy of another one (a restore, another laptop)
+            # starts its copy again instead of merging changes into the wrong list.
+            session.add(Meta(key="instance", value=secrets.token_hex(8)))
         if row is None:
             session.add(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
             _ensure_triggers(session)

@@ -93,7 +93,8 @@
     ok: ["ok", "Mời vào"], vip: ["vip", "Đại biểu — đón tiếp"], already_checked_in: ["already", "Đã vào rồi"],
     unknown: ["error", "Không có trong danh sách"], revoked: ["error", "Thư mời đã thu hồi"],
     invalid: ["error", "Mã không hợp lệ"], waiting: ["waiting", "Chưa gửi được"],
-    not_here: ["error", "Không có trong danh sách trên máy này"]
+    not_here: ["error", "Không có trong danh sách trên máy này"],
+    not_admitted: ["error", "Cổng đã không cho vào"]
   };
 
   function kindOf(data) {
@@ -164,28 +165,55 @@
     $("pending").hidden = n === 0;
     $("pending").textContent = n + " lượt quét chưa được máy chủ ghi nhận — sẽ tự gửi lại (khi có mạng, khi máy chủ lưu được).";
   }
+  var REFUSED_KEY = "kiosk.gate.refused", flushing = false;
+  function refused() { try { return JSON.parse(localStorage.getItem(REFUSED_KEY) || "[]"); } catch (e) { return []; } }
+  function showRefused() {
+    var items = refused(), list = $("refused-list");
+    $("refused").hidden = !items.length;
+    list.replaceChildren();
+    items.forEach(function (r) {
+      var li = document.createElement("li");
+      li.textContent = clock(new Date(r.at)) + " · " + r.what + ": " + r.message;
+      list.appendChild(li);
+    });
+  }
   function flushQueue() {
+    // One sender at a time: the interval, a reconnect and each offline scan all ask for a flush.
+    if (flushing) return;
     var items = queue();
     if (!items.length) return;
     var item = items[0];
+    flushing = true;
     post(item.url, item.body).then(function (res) {
-      // Not written yet (busy, disk full), or this page's session token is stale (a reload fixes it): later.
-      if (res.status === 503 || res.status === 507 || (res.data && res.data.error === "csrf")) return;
+      flushing = false;
+      // Not written yet (busy, disk full, a server error), the role or session token is not right on this
+      // page for now (another login in this browser, a stale token: a reload fixes it): kept, sent later.
+      if (res.status >= 500 || res.status === 403 || res.status === 429 || (res.data && res.data.error === "csrf")) return;
       saveQueue(queue().filter(function (q) { return q.body.nonce !== item.body.nonce; }));
       var when = item.body.offline ? item.body.offline.scanned_at : item.body.client_time;
       if (res.status === 200) {
         addRecent(res.data, KIND[kindOf(res.data)] || KIND.invalid, when);
         if (res.data.conflict) addConflict(res.data.conflict);
       } else {
-        // Refused for good (a walk-in's phone number the server will not take): said, not silently lost.
-        addRecent({ result: "invalid", message: "Máy chủ không nhận lượt đã giữ: " + (res.data.message || res.status) },
-                  KIND.invalid, when);
+        // Refused for good (a walk-in's phone number the server will not take): kept on this device and
+        // listed on the page until someone deals with it, never silently dropped.
+        var list = refused();
+        list.push({ at: when, what: item.body.full_name || item.body.code || ("khách #" + item.body.invitee_id),
+                    message: res.data.message || String(res.status) });
+        localStorage.setItem(REFUSED_KEY, JSON.stringify(list));
+        showRefused();
       }
       flushQueue();
-    }).catch(function () { /* still offline: try again later */ });
+    }).catch(function () { flushing = false; /* still offline: try again later */ });
   }
   setInterval(flushQueue, 3000);
   showPending();
+  showRefused();
+  $("refused-clear").addEventListener("click", function () {
+    localStorage.removeItem(REFUSED_KEY);
+    showRefused();
+    input.focus();
+  });
 
   function gateName() { return gateInput.value.trim() || "Cổng chính"; }
 
@@ -237,7 +265,7 @@
     not_ours: "Đây không phải mã thư mời của buổi lễ (có thể là mã QR khác).",
     invalid: "Mã thư mời không hợp lệ (sai ký tự hoặc thiếu ký tự)."
   };
-  var copyReady = false, copyVersion = null, copyEvent = null, copyUpdated = null;
+  var copyReady = false, copyVersion = null, copyEvent = null, copyInstance = null, copyUpdated = null;
 
   function linkUp() { return navigator.onLine !== false && socket.connected; }
 
@@ -259,7 +287,7 @@
                    message: (copyReady ? "Máy này chưa có thư mời này (có thể mới được cấp). "
                                        : "Máy này chưa tải được danh sách khách. ") +
                             "Mời khách đến bàn lễ tân, hoặc ghi vào danh sách giấy. " +
-                            "Lượt quét được giữ lại và sẽ được máy chủ kiểm tra khi có mạng." };
+                            "Lượt quét được ghi vào nhật ký khi có mạng; khách chỉ được tính khi đã được cho vào." };
         }
         var p = found.person, d = delegateOf(p);
         if (found.code.revoked || p.removed) {
@@ -285,26 +313,39 @@
   var copyChain = Promise.resolve();
   function withCopy(step) { copyChain = copyChain.then(step).catch(function () {}); return copyChain; }
 
+  var copyFailedAt = 0;
   function fetchCopy() {
     return withCopy(function () {
+      // IndexedDB refused the copy (private mode, a full disk): try again in a minute, not on every push.
+      if (copyFailedAt && Date.now() - copyFailedAt < COPY_CHECK_MS) return null;
       var since = copyVersion == null ? "" : "?since=" + copyVersion;
-      var asked = Date.now();
-      var serverTime = null;
+      var asked = Date.now(), answered = null, serverTime = null;
       return fetch("/api/gate/copy" + since, { credentials: "same-origin" }).then(function (r) {
         if (!r.ok) throw new Error("copy " + r.status);
+        answered = Date.now();   // the clock is read as the headers arrive, not after a big body
         serverTime = Number(r.headers.get("X-Kiosk-Server-Time")) || null;
         return r.json();
       }).then(function (data) {
-        // Half the round trip is the best guess of when the server read its clock.
-        serverOffset = (serverTime || data.server_time) - (asked + Date.now()) / 2;
-        if (copyEvent != null && data.event !== copyEvent && !data.whole) { copyVersion = null; return fetchCopy(); }
+        // Half the round trip to the headers is the best guess of when the server read its clock.
+        serverOffset = (serverTime || data.server_time) - (asked + answered) / 2;
+        if (copyInstance != null && data.instance !== copyInstance && !data.whole) {
+          // Changes of another database (a restore, another laptop): start this copy again.
+          copyVersion = null; copyInstance = null;
+          setTimeout(fetchCopy, 0);
+          return null;
+        }
         return storeCopy(data);
       });
     });
   }
   function storeCopy(data) {
-    return window.kioskCopy.apply(data, serverOffset).then(function () {
-      copyVersion = data.version; copyEvent = data.event; copyReady = true; copyUpdated = Date.now();
+    return window.kioskCopy.apply(data, serverOffset).catch(function (err) {
+      copyFailedAt = Date.now();
+      throw err;
+    }).then(function () {
+      copyFailedAt = 0;
+      copyVersion = data.version; copyEvent = data.event; copyInstance = data.instance;
+      copyReady = true; copyUpdated = Date.now();
       showCopyState();
       // One lookup now, so the first offline verdict does not pay for the first read of the store.
       window.kioskCopy.lookup(window.kioskCodes.sha256hex("TM")).catch(function () {});
@@ -313,8 +354,8 @@
   function pushedCopy(delta) {
     withCopy(function () {
       if (copyVersion != null && delta.version <= copyVersion) return null;        // already have it
-      if (delta.too_many || copyVersion == null || delta.since !== copyVersion) {   // a gap: ask
-        setTimeout(fetchCopy, 0);
+      if (delta.too_many || copyVersion == null || delta.since !== copyVersion || delta.instance !== copyInstance) {
+        setTimeout(fetchCopy, 0);                                                 // a gap: ask
         return null;
       }
       return storeCopy(delta);
@@ -328,12 +369,18 @@
       line.textContent = "Bản sao trên máy: " + n + " thư mời, cập nhật " + clock(new Date(copyUpdated)) + ".";
     }).catch(function () {});
   }
-  window.kioskCopy.meta().then(function (m) {
-    if (m) {
-      copyVersion = m.version; copyEvent = m.event; serverOffset = m.offset || 0; copyUpdated = m.updated;
-      copyReady = true; showCopyState();
-    }
-  }).catch(function () {}).then(fetchCopy);
+  // What this device already holds is read first, in the same chain, so the first fetch asks only for
+  // the changes since.
+  withCopy(function () {
+    return window.kioskCopy.meta().then(function (m) {
+      if (m) {
+        copyVersion = m.version; copyEvent = m.event; copyInstance = m.instance || null;
+        serverOffset = m.offset || 0; copyUpdated = m.updated;
+        copyReady = true; showCopyState();
+      }
+    });
+  });
+  fetchCopy();
   setInterval(function () { if (linkUp()) fetchCopy(); }, COPY_CHECK_MS);
 
   // ---- Conflicts: someone let in twice, or on a revoked card, while gates were offline ------------
@@ -412,6 +459,8 @@
         if (!p) return { result: "not_here", offline: true, headline: "Không có trong danh sách trên máy này",
                          message: "Mời khách đến bàn lễ tân." };
         var d = delegateOf(p);
+        if (p.removed || !p.card) return { result: "revoked", offline: true, delegate: d,
+                                          message: "Thư mời đã bị thu hồi: thư mời đã bị huỷ. Mời khách đến bàn lễ tân." };
         if (p.in_at) return { result: "already_checked_in", offline: true, delegate: d,
                               message: p.addressed + " đã vào lúc " + clock(new Date(p.in_at)) + (p.in_gate ? " tại " + p.in_gate : "") + "." };
         return window.kioskCopy.markIn(p.id, Date.parse(scannedAt), gateName()).then(function () {
@@ -561,6 +610,9 @@
   // ---- The page itself offline: a service worker keeps it, where the browser allows one (HTTPS) ----
   if (window.isSecureContext && navigator.serviceWorker) {
     navigator.serviceWorker.register("/gate-sw.js", { scope: "/gate" }).catch(function () {
+      $("reload-note").textContent = "Trình duyệt không cho lưu trang cổng để mở lại khi mất mạng (thường vì " +
+        "chứng chỉ của máy chủ chưa được cài trên máy này, xem trang /setup). Cổng vẫn quét được khi mất mạng, " +
+        "nhưng đừng tải lại trang.";
       $("reload-note").hidden = false;
     });
   } else {

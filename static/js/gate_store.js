@@ -99,7 +99,7 @@
       var codes = tx.objectStore("codes"), people = tx.objectStore("people"), metaStore = tx.objectStore("meta");
       var parts = buckets(data);
       function writeMeta(count) {
-        metaStore.put({ key: "copy", version: data.version, event: data.event, offset: offset,
+        metaStore.put({ key: "copy", version: data.version, event: data.event, instance: data.instance, offset: offset,
                         timezone: data.timezone, updated: Date.now(), people: count });
       }
       if (data.whole) {

@@ -1,7 +1,7 @@
 // The gate's service worker (served at /gate-sw.js, which prepends PRECACHE and VERSION): keeps the gate
 // page, its scripts, styles and fonts, so a phone that reloads or reopens the browser during a Wi-Fi drop
-// still scans. The page is fetched from the network first (it carries a fresh CSRF token); the cached copy
-// is used only when the network fails. The API and Socket.IO are never cached: the copy in IndexedDB and
+// still scans. The page and its files are fetched from the network first (the page carries a fresh CSRF
+// token, and page and scripts must be of one release); the kept copies are used only when that fails. The API and Socket.IO are never cached: the copy in IndexedDB and
 // the queue in localStorage are what the page works from offline.
 /* global PRECACHE, VERSION */
 "use strict";
@@ -54,9 +54,16 @@ self.addEventListener("fetch", function (event) {
     return;
   }
   if (url.pathname.indexOf("/static/") === 0) {
-    // Static files change only with a new version of the kiosk, which installs a new worker.
-    event.respondWith(caches.match(request, { ignoreSearch: false }).then(function (hit) {
-      return hit || fetch(request);
+    // From the network like the page, so a page and its scripts always come from the same release; the
+    // kept copy only when the network fails.
+    event.respondWith(fetch(request).then(function (response) {
+      if (response.ok) {
+        var copy = response.clone();
+        caches.open(CACHE).then(function (cache) { cache.put(request, copy); });
+      }
+      return response;
+    }, function () {
+      return caches.match(request).then(function (hit) { return hit || Response.error(); });
     }));
   }
 });

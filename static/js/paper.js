@@ -41,7 +41,8 @@
     li.dataset.id = p.id;
     var who = el("div", "who");
     who.appendChild(el("div", "name", p.addressed + (p.vip ? " ★" : "")));
-    who.appendChild(el("div", "meta small muted", [p.title, p.organisation, p.group].filter(Boolean).join(" · ")));
+    who.appendChild(el("div", "meta small muted", [p.title, p.organisation, p.group, p.seat,
+      p.code_tail ? "Mã thẻ …" + p.code_tail : null].filter(Boolean).join(" · ")));
     li.appendChild(who);
     var act = el("form", "act");
     if (p.checked_in_at) act.appendChild(el("span", "here small", "Đã đến " + p.checked_in_label));
