@@ -89,6 +89,12 @@ def current_version(db: Database) -> int:
         return queries.version(session)
 
 
+def instance(db: Database) -> str:
+    """Which database this is (kiosk_meta "instance"): offline entries carry the one their copy came from."""
+    with db.read() as session:
+        return queries.instance(session)
+
+
 def event_zone(db: Database) -> ZoneInfo:
     """The event's time zone (for the labels on the dashboard's list of gates)."""
     with db.read() as session:

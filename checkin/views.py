@@ -69,6 +69,17 @@ def _moment(value) -> dt.datetime | None:
 OFFLINE_VERDICTS = ("ok", "vip", "already_checked_in", "revoked", "invalid", "not_here")
 
 
+def _foreign(body: dict | None):
+    """409 for an offline entry judged on the copy of another database (a rehearsal's, another laptop's):
+    it must never admit anyone into this one."""
+    value = body.get("offline") if body else None
+    claimed = value.get("instance") if isinstance(value, dict) else None
+    if isinstance(claimed, str) and claimed != gate_copy.instance(_db()):
+        return auth.api_error("other_database", 409, "Lượt này được ghi trên máy cổng khi nó giữ danh sách của một "
+                              "cơ sở dữ liệu khác (ví dụ buổi tổng duyệt), nên không được tính cho buổi lễ này.")
+    return None
+
+
 def _meta(body: dict) -> checkins.ScanMeta:
     return checkins.ScanMeta(gate=(_text(body, "gate", 80) or None), operator=auth.current_role(),
                              client_addr=auth.client_address(), nonce=_text(body, "nonce", 80) or None,
@@ -100,6 +111,9 @@ def api_checkin():
         meta = _meta(body)
     except ValueError as exc:
         return _bad(f"Trường “{exc}” không hợp lệ.")
+    refused = _foreign(body)
+    if refused is not None:
+        return refused
     result = checkins.scan(_db(), body["code"], meta)
     _after_change(result)
     return jsonify(result)
@@ -107,6 +121,9 @@ def api_checkin():
 
 def _gate_action(action):
     """Run a gate use case: Vietnamese errors for refusals and bad fields, pushes after success."""
+    refused = _foreign(_body())
+    if refused is not None:
+        return refused
     try:
         result = action()
     except CheckInError as exc:

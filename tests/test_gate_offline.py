@@ -456,3 +456,19 @@ def test_a_gate_socket_is_closed_when_its_login_ends(app, client_as):
     app.extensions["kiosk.role_cache"] = {}
     gate_events.push_conflict(app, {"message": "x"})
     assert not second.is_connected("/gate")
+
+
+def test_an_offline_entry_from_another_databases_copy_is_refused_and_admits_nobody(app, client_as):
+    gate = client_as("gate")
+    invitee_id, code, _ = first_non_vip(app)
+    instance = _copy(gate)["instance"]
+    body = {"code": code, "nonce": "r1", "offline": {"scanned_at": utcnow().isoformat(), "verdict": "ok",
+                                                     "instance": "0123456789abcdef"}}
+    refused = gate.post("/api/checkin", json=body)
+    assert refused.status_code == 409 and "tổng duyệt" in refused.get_json()["message"]
+    walk_in = gate.post("/api/walkins", json={"full_name": "Lò Thị Mỷ", "group": "dai-dien-nhan-dan", "nonce": "r2",
+                                              "offline": {"scanned_at": utcnow().isoformat(), "instance": "x" * 16}})
+    assert walk_in.status_code == 409
+    assert gate.get("/api/stats").get_json()["present"] == 0
+    body["offline"]["instance"] = instance
+    assert gate.post("/api/checkin", json=body).get_json()["result"] == "ok"

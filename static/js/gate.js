@@ -231,7 +231,7 @@
       // time it happened and the verdict shown (the server then keeps the earlier of two admissions).
       if (!judgeHere) { keep("Mất kết nối. Lượt quét đã được giữ lại và sẽ tự gửi khi có mạng."); return null; }
       return judgeHere(scannedAt).then(function (verdict) {
-        body.offline = { scanned_at: scannedAt, verdict: verdict.result };
+        body.offline = { scanned_at: scannedAt, verdict: verdict.result, instance: copyInstance || undefined };
         var items = queue(); items.push({ url: url, body: body }); saveQueue(items);
         show(verdict);
         // The socket may only be reconnecting (a restarted server): try sending now rather than in 3 s.
@@ -543,7 +543,8 @@
                  nonce: walkinNonce, gate: gateInput.value.trim() || "Cổng chính" };
     function keepWalkIn() {
       // Offline: registered here, sent later with the time they came (the nonce makes it one person).
-      body.offline = { scanned_at: new Date(Date.now() + serverOffset).toISOString(), verdict: "ok" };
+      body.offline = { scanned_at: new Date(Date.now() + serverOffset).toISOString(), verdict: "ok",
+                       instance: copyInstance || undefined };
       var items = queue(); items.push({ url: "/api/walkins", body: body }); saveQueue(items);
       dialog.close();
       show({ result: "ok", offline: true, delegate: { addressed: body.full_name, organisation: body.organisation },
