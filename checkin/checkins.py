@@ -120,7 +120,7 @@ def _admit(session, ctx: EventContext, row, revoke_reason: str | None, meta: Sca
         # they did not come in at that moment, so nothing is admitted. The log keeps the scan.
         response = _answer(ALREADY if guest.checked_in_at else UNKNOWN, guest, ctx)
         response.update(result=offline.NOT_ADMITTED, source=meta.source,
-                        message=offline.not_admitted_message(gate.addressed(guest)))
+                        message=offline.not_admitted_message(gate.addressed(guest), meta.local_verdict))
         return offline.NOT_ADMITTED, guest, response
     displaced = _entry(guest) if outcome == OK else None   # a later admission this earlier scan replaces
     if outcome == OK and not queries.admit(session, row.id, at, meta.gate, meta.source,
@@ -230,6 +230,8 @@ def walk_in(db: Database, values: dict, meta: ScanMeta, now: dt.datetime | None 
     name = nfc(values.get("full_name"))
     if not name:
         raise CheckInError("name_required")
+    if meta.local_verdict == offline.STALE:
+        raise CheckInError("stale", offline.not_admitted_message(name, offline.STALE))
     try:
         phone = normalise_phone(values.get("phone"))
     except PersonError as exc:  # its message goes after a column name in import reports: a sentence here

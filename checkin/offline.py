@@ -27,10 +27,16 @@ DOUBLE, REVOKED_CARD = "double", "revoked"
 
 
 def scan_time(claimed: dt.datetime | None, now: dt.datetime) -> dt.datetime:
-    """The admission time for an offline scan: the device's (corrected) time, when believable."""
-    if claimed is None or claimed > now + MAX_AHEAD or claimed < now - MAX_BEHIND:
+    """The admission time for an offline scan: the device's (corrected) time, or now when it is ahead."""
+    if claimed is None or claimed > now + MAX_AHEAD:
         return now
     return min(claimed, now)
+
+
+def is_stale(claimed: dt.datetime, now: dt.datetime) -> bool:
+    """A scan kept on a device for more than a day is not from this outage (yesterday's rehearsal, a phone
+    left in a drawer): logged, never admitted."""
+    return claimed < now - MAX_BEHIND
 
 
 @dataclass(frozen=True)
@@ -55,14 +61,19 @@ class Entry:
 NOT_ADMITTED = "not_admitted"
 
 
+STALE = "stale"   # the verdict a scan older than MAX_BEHIND is given on arrival
+
+
 def let_in(source: str | None, local_verdict: str | None) -> bool:
     """Whether a scan may admit: a live one always, an offline one only if the gate let the guest in then."""
     return source != "offline" or local_verdict in LET_IN
 
 
-def not_admitted_message(who: str) -> str:
-    """For a synced scan the offline gate turned away (the person was sent to the reception desk)."""
-    return (f"Khi mất mạng, cổng đã không cho {who} vào (máy cổng không có thư mời này). "
+def not_admitted_message(who: str, local_verdict: str | None) -> str:
+    """For a synced scan that admits nobody: the offline gate turned the guest away, or it is too old."""
+    if local_verdict == STALE:
+        return f"Lượt quét {who} đã nằm trên máy cổng hơn một ngày, nên không được tính cho buổi lễ này."
+    return (f"Khi mất mạng, cổng đã không cho {who} vào. "
             "Nếu khách đã vào bằng lối khác, hãy ghi nhận ở bàn lễ tân.")
 
 

@@ -49,8 +49,10 @@ def _offline(body: dict) -> dict:
     verdict = value.get("verdict")
     if verdict is not None and verdict not in OFFLINE_VERDICTS:
         raise ValueError("offline.verdict")
-    return {"source": "offline", "local_verdict": verdict,
-            "scanned_at": offline.scan_time(_moment(value.get("scanned_at")), utcnow())}
+    claimed, now = _moment(value.get("scanned_at")), utcnow()
+    if offline.is_stale(claimed, now):
+        verdict = offline.STALE
+    return {"source": "offline", "local_verdict": verdict, "scanned_at": offline.scan_time(claimed, now)}
 
 
 def _moment(value) -> dt.datetime | None:
