@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -240,12 +241,57 @@ def restore(file: str, yes: bool) -> None:
 @click.option("--port", default=None, type=int, help="Cổng (mặc định PORT hoặc 5000).")
 def serve(host: str | None, port: int | None) -> None:
     """Chạy máy chủ kiosk."""
+    _serve({k: v for k, v in (("KIOSK_HOST", host), ("PORT", port)) if v is not None})
+
+
+@main.command()
+@click.option("--start", "start", default=None, metavar="HH:MM",
+              help="Giờ bắt đầu chương trình hôm nay (mặc định: 5 phút nữa).")
+@click.option("--host", default=None, help="Địa chỉ lắng nghe (mặc định KIOSK_HOST hoặc 0.0.0.0).")
+@click.option("--port", default=None, type=int, help="Cổng (mặc định PORT hoặc 5000).")
+def rehearse(start: str | None, host: str | None, port: int | None) -> None:
+    """Tổng duyệt trên bản sao dữ liệu: chương trình dời sang hôm nay, dữ liệu thật không bị ghi."""
+    from . import rehearsal
+    from . import report as report_data
+    from . import report_files
+
+    cfg = _config()
+    try:
+        copy_dir = rehearsal.prepare(cfg["KIOSK_DATA_DIR"], cfg["DATABASE_URL"], utcnow(), start)
+    except rehearsal.RehearsalError as exc:
+        raise click.ClickException(str(exc)) from None
+    copy_url = f"sqlite:///{copy_dir / rehearsal.DATABASE}"
+    click.echo(click.style(f"TỔNG DUYỆT trên bản sao {copy_dir}: không có gì ghi vào dữ liệu thật.", bold=True))
+    overrides = {k: v for k, v in (("KIOSK_HOST", host), ("PORT", port)) if v is not None}
+    # A stop from the system (kill, a closed terminal) ends the rehearsal as Ctrl+C does: the copy goes.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        _serve({**overrides, "KIOSK_DATA_DIR": str(copy_dir), "DATABASE_URL": copy_url, "KIOSK_BACKUP_MINUTES": 0})
+    finally:
+        db = Database(copy_url)
+        try:
+            report = report_files.workbook_bytes(report_data.build(db, utcnow()))
+        except Exception:  # the copy is damaged: nothing to keep, but it must still go
+            report = None
+        finally:
+            db.dispose()
+        saved = rehearsal.finish(cfg["KIOSK_DATA_DIR"], report, utcnow())
+        click.echo("Đã kết thúc tổng duyệt và xoá bản sao." +
+                   (f" Báo cáo tổng duyệt: {saved}" if saved else ""))
+        click.echo("Chạy ./run.sh để phục vụ buổi lễ thật.")
+
+
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _serve(overrides: dict) -> None:
+    """Serve the app built with these settings until Ctrl+C."""
     import threading
 
     from .http_server import make_kiosk_server
     from .netinfo import lan_addresses, terminal_qr
 
-    overrides = {k: v for k, v in (("KIOSK_HOST", host), ("PORT", port)) if v is not None}
     # Everything the server writes (receipt previews, exports, backups) is its owner's only.
     os.umask(0o077)
     try:
