@@ -9,7 +9,7 @@ from flask import Flask, current_app, request, session
 from display import push
 from display.events import _Guarded
 from kiosk import auth
-from kiosk.auth import role_allows, token_role
+from kiosk.login_sockets import LoginSockets
 from kiosk.storage import utcnow
 from kiosk.vietnamese import format_time
 
@@ -26,9 +26,7 @@ class GateNamespace(_Guarded):
 
     @auth.socket_requires_role("gate")
     def on_connect(self, auth_data=None):
-        app = current_app._get_current_object()
-        with app.extensions["checkin.gate_lock"]:
-            app.extensions["checkin.gate_sockets"][request.sid] = session.get("sid")
+        current_app.extensions["checkin.gate_sockets"].joined(request.sid, session.get("sid"))
         return None
 
     @auth.socket_requires_role("gate")
@@ -55,37 +53,14 @@ class GateNamespace(_Guarded):
 
     def on_disconnect(self, reason=None):
         app = current_app._get_current_object()
-        with app.extensions["checkin.gate_lock"]:
-            app.extensions["checkin.gate_sockets"].pop(request.sid, None)
+        app.extensions["checkin.gate_sockets"].left(request.sid)
         if app.extensions["checkin.gate_devices"].gone(request.sid, utcnow()):
             schedule_gates_push(app)
 
 
 def _emit(app: Flask, event: str, data) -> None:
-    """Send to every /gate socket whose login still holds; one logged out or whose PIN was reset (even from
-    the command line) is disconnected instead: names and seats never reach a page that lost its login."""
-    with app.extensions["checkin.gate_lock"]:
-        sockets = dict(app.extensions["checkin.gate_sockets"])
-    server = app.extensions["kiosk.socketio"]
-    for sid, token in sockets.items():
-        if role_allows(token_role(app, token), ("gate",)):
-            server.emit(event, data, namespace=GATE_NAMESPACE, to=sid)
-        else:
-            _drop(app, sid)
-
-
-def _drop(app: Flask, sid: str) -> None:
-    with app.extensions["checkin.gate_lock"]:
-        app.extensions["checkin.gate_sockets"].pop(sid, None)
-    app.extensions["kiosk.socketio"].server.disconnect(sid, namespace=GATE_NAMESPACE)
-
-
-def gate_logged_out(app: Flask, token: str) -> None:
-    """A login ended: its gate pages' and dashboards' sockets close at once (auth's logout hook)."""
-    with app.extensions["checkin.gate_lock"]:
-        sids = [sid for sid, owner in app.extensions["checkin.gate_sockets"].items() if owner == token]
-    for sid in sids:
-        _drop(app, sid)
+    """Send to every /gate socket whose login still holds (the others are disconnected)."""
+    app.extensions["checkin.gate_sockets"].emit(event, data)
 
 
 def gate_list(app: Flask) -> list[dict]:
@@ -130,9 +105,7 @@ def push_conflict(app: Flask, conflict: dict) -> None:
 def register(app: Flask, socketio) -> None:
     """The namespace, the device list, and a version check after every successful change request."""
     app.extensions["checkin.gate_devices"] = Registry()
-    app.extensions["checkin.gate_sockets"] = {}     # sid -> the login token it connected with
-    app.extensions["checkin.gate_lock"] = threading.Lock()
-    app.extensions.setdefault("kiosk.on_logout", []).append(gate_logged_out)
+    app.extensions["checkin.gate_sockets"] = LoginSockets(app, GATE_NAMESPACE, "gate")
     app.extensions["checkin.copy_lock"] = threading.Lock()
     app.extensions["checkin.whole_copy_lock"] = threading.Lock()
     app.extensions["checkin.copy_version"] = gate_copy.current_version(app.extensions["kiosk.db"])

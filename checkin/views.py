@@ -67,7 +67,7 @@ def _moment(value) -> dt.datetime | None:
     return moment
 
 
-# The verdicts a gate can show from its copy (gate.js OFFLINE_VERDICTS).
+# The verdicts a gate can give from its copy (judgeHere and the walk-in form in static/js/gate.js).
 OFFLINE_VERDICTS = ("ok", "vip", "already_checked_in", "revoked", "invalid", "not_here")
 
 

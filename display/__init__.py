@@ -15,10 +15,10 @@ def _setup(state) -> None:
     app.extensions["display.control_lock"] = threading.Lock()  # one control action at a time
     app.extensions["display.emit_lock"] = threading.RLock()    # read-then-emit of states stays in rev order
     app.extensions["display.screens"] = Registry()
-    app.extensions["display.mc_sockets"] = {}              # MC page socket id -> its login token
-    app.extensions["display.mc_lock"] = threading.Lock()
-    from .push import mc_logged_out
-    app.extensions.setdefault("kiosk.on_logout", []).append(mc_logged_out)
+    from kiosk.login_sockets import LoginSockets
+
+    from .push import MC_NAMESPACE
+    app.extensions["display.mc_sockets"] = LoginSockets(app, MC_NAMESPACE, "mc")   # MC pages and their logins
 
 
 from . import editor, views  # noqa: E402,F401  (registers the routes on bp)

@@ -60,11 +60,11 @@ class McNamespace(_Guarded):
     @auth.socket_requires_role("mc")
     def on_connect(self, auth_data=None):
         app = current_app._get_current_object()
-        push.mc_joined(app, request.sid, session.get("sid"))
+        app.extensions["display.mc_sockets"].joined(request.sid, session.get("sid"))
         return None   # the list of screens follows the acknowledgement (`greet_mc`)
 
     def on_disconnect(self, reason=None):
-        push.mc_left(current_app._get_current_object(), request.sid)
+        current_app.extensions["display.mc_sockets"].left(request.sid)
 
 
 def greet_screen(app, socketio, sid: str) -> None:

