@@ -25,6 +25,8 @@ CARD_MM = (95, 135)
 A4_MM = (210, 297)
 GUTTER_MM = 6
 INK, GREY, PAPER = 0, 90, 255
+# kiosk/rehearsal.py's BAND: a card printed from a rehearsal copy must never pass for a real invitation.
+REHEARSAL_BAND = "TỔNG DUYỆT — KHÔNG CÓ GIÁ TRỊ"
 
 
 def mm(value: float, dpi: int = DPI) -> int:
@@ -42,6 +44,7 @@ class EventCardInfo:
     timezone: str
     venue: str
     address: str | None
+    rehearsal: bool = False      # printed at a dress rehearsal: the footer becomes REHEARSAL_BAND
 
 
 @dataclass(frozen=True)
@@ -105,9 +108,14 @@ class CardRenderer:
         place = f"Địa điểm: {event.venue}" + (f", {event.address}" if event.address else "")
         face, lines = fit_block(draw, place, "regular", px(3.3), self.inner, 2, px(2.6), balance=True)
         self.shared_bottom = draw_lines(draw, lines, face, m, y + px(0.2), self.inner)
-        footer = font("regular", px(2.5))
-        draw_lines(draw, ["Xin vui lòng xuất trình mã này tại cổng đón tiếp"], footer, m, h - px(7.6),
-                   self.inner, fill=GREY)
+        if event.rehearsal:
+            # White on black across the frame, where the footer line would be.
+            draw.rectangle((px(3.6), h - px(9.4), w - px(3.6), h - px(4.0)), fill=INK)
+            draw_lines(draw, [REHEARSAL_BAND], font("extrabold", px(3.4)), m, h - px(8.55), self.inner, fill=PAPER)
+        else:
+            footer = font("regular", px(2.5))
+            draw_lines(draw, ["Xin vui lòng xuất trình mã này tại cổng đón tiếp"], footer, m, h - px(7.6),
+                       self.inner, fill=GREY)
         return card
 
     def render(self, person: CardPerson) -> Image.Image:

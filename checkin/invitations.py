@@ -196,7 +196,8 @@ def card_people(db: Database, invitee_ids: list[int] | None = None) -> tuple[Eve
     with db.read() as session:
         event = _event(session)
         info = EventCardInfo(organiser=event.organiser or "", title=event.title, starts_at=event.starts_at,
-                             timezone=event.timezone, venue=event.venue, address=event.address)
+                             timezone=event.timezone, venue=event.venue, address=event.address,
+                             rehearsal=event_queries.rehearsal_info(session) is not None)
         people = [CardPerson(code=code, full_name=p.full_name, honorific=p.honorific, title=p.title,
                              organisation=p.organisation, seat=p.seat)
                   for p, code in invitee_queries.list_invitees(session, event.id)

@@ -14,14 +14,24 @@ from .config import ROLES, ensure_data_dir, load_config, load_or_create_secret_k
 from .event_file import DEFAULT_EVENT_FILE, read_event_file
 from .logs import configure_logging
 from .login_throttle import LoginThrottle
-from .sockets import make_socketio
+from .sockets import make_socketio, tell_mode_on_connect
 from .storage import Database, ensure_schema, utcnow
 from .storage import events as event_queries
+from .storage import gate_copy as gate_copy_queries
 from .storage import invitees as invitee_queries
 from .storage import staff
+from .vietnamese import format_time
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
+
+
+def _rehearsal_labels(info: dict | None) -> dict | None:
+    """The rehearsal's record with its programme start as the banner says it (14h00)."""
+    if info is None:
+        return None
+    start = info.get("programme_start")
+    return {**info, "start_label": format_time(dt.datetime.fromisoformat(start)) if start else ""}
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -53,11 +63,16 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["kiosk.db"] = db
     app.extensions["kiosk.throttle"] = LoginThrottle()
     app.extensions["kiosk.new_pins"] = initialise(db, cfg)
+    with db.read() as session:
+        # Read once: a data folder is a rehearsal copy or the real event for the app's whole life.
+        app.config["KIOSK_REHEARSAL"] = _rehearsal_labels(event_queries.rehearsal_info(session))
+        # Pages and sockets carry it: a page made by another database (a rehearsal begun or ended) reloads.
+        app.config["KIOSK_MODE"] = gate_copy_queries.instance(session)
 
     socketio = make_socketio(app)
     app.extensions["kiosk.socketio"] = socketio
 
-    from . import admin_views, views  # noqa: F401  (admin_views adds the organiser's routes to views.bp)
+    from . import admin_views, rehearsal_views, views  # noqa: F401  (they add the organiser's routes to views.bp)
     from checkin import bp as checkin_bp
     from checkin import gate_events
     from display import bp as display_bp
@@ -72,6 +87,7 @@ def create_app(config: dict | None = None) -> Flask:
     printer_setup(app)
     display_events.register(app, socketio)
     gate_events.register(app, socketio)
+    tell_mode_on_connect(socketio.server, app.config["KIOSK_MODE"])
     return app
 
 

@@ -23,9 +23,13 @@ def _app():
 def admin():
     from display.control import programme_view
     event, _items, groups = load_event_view()
+    from .rehearsal import default_start
+    from .rehearsal_views import report_files
     view = programme_view(_app())
+    suggested = default_start(utcnow(), event.timezone).strftime("%H:%M")
     return render_template("admin.html", event=event, items=view["items"], groups=groups,
-                           warnings=view["warnings"], dashboard=dashboard.snapshot(_app()))
+                           warnings=view["warnings"], dashboard=dashboard.snapshot(_app()),
+                           rehearsal_start=suggested, rehearsal_reports=report_files(event.timezone))
 
 
 @bp.get("/api/dashboard")

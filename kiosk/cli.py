@@ -241,7 +241,42 @@ def restore(file: str, yes: bool) -> None:
 @click.option("--port", default=None, type=int, help="Cổng (mặc định PORT hoặc 5000).")
 def serve(host: str | None, port: int | None) -> None:
     """Chạy máy chủ kiosk."""
-    _serve({k: v for k, v in (("KIOSK_HOST", host), ("PORT", port)) if v is not None})
+    _clear_stale_rehearsal(_config())
+    _run_next(_serve(_listen(host, port)), host, port)
+
+
+def _listen(host: str | None, port: int | None) -> dict:
+    return {k: v for k, v in (("KIOSK_HOST", host), ("PORT", port)) if v is not None}
+
+
+def _clear_stale_rehearsal(cfg: dict) -> None:
+    """Refuse to serve the real event beside a running rehearsal; remove a copy left by a power cut."""
+    from . import rehearsal
+
+    if not rehearsal.folder(cfg["KIOSK_DATA_DIR"]).exists():
+        return
+    running = rehearsal.owner(cfg["KIOSK_DATA_DIR"])
+    if running:
+        raise click.ClickException(f"Đang tổng duyệt (tiến trình {running}). Kết thúc tổng duyệt trước "
+                                   "(Ctrl+C ở cửa sổ đó, hoặc nút “Kết thúc tổng duyệt”) rồi chạy lại ./run.sh.")
+    saved = rehearsal.end(cfg["KIOSK_DATA_DIR"], utcnow())
+    click.echo("Đã xoá bản sao tổng duyệt còn sót từ lần trước (máy tắt giữa buổi tổng duyệt)." +
+               (f" Báo cáo tổng duyệt: {saved}" if saved else ""))
+
+
+def _run_next(command: list[str] | None, host: str | None, port: int | None) -> None:
+    """After the admin's button: become `kiosk rehearse` or `kiosk serve` in this same process (same terminal,
+    same Ctrl+C), so nothing of the database just left stays open, not a thread nor a connection."""
+    if not command:
+        return
+    argv = [sys.executable, "-m", "kiosk", *command]
+    if host:
+        argv += ["--host", host]
+    if port:
+        argv += ["--port", str(port)]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)
 
 
 @main.command()
@@ -249,44 +284,90 @@ def serve(host: str | None, port: int | None) -> None:
               help="Giờ bắt đầu chương trình hôm nay (mặc định: 5 phút nữa).")
 @click.option("--host", default=None, help="Địa chỉ lắng nghe (mặc định KIOSK_HOST hoặc 0.0.0.0).")
 @click.option("--port", default=None, type=int, help="Cổng (mặc định PORT hoặc 5000).")
-def rehearse(start: str | None, host: str | None, port: int | None) -> None:
+@click.option("--simulate", is_flag=True, help="Chạy một buổi sáng mô phỏng qua API thật của buổi tổng duyệt.")
+@click.option("--speed", default=10.0, type=float, show_default=True, help="Mô phỏng nhanh gấp bao nhiêu lần.")
+@click.option("--gates", default=4, type=int, show_default=True, help="Số cổng quét cùng lúc.")
+@click.option("--invitees", default=None, type=int, help="Số khách mời (thêm người giả nếu danh sách ít hơn).")
+@click.option("--screens", default=4, type=int, show_default=True, help="Số màn hình kết nối.")
+@click.option("--prepared", is_flag=True, hidden=True)   # the admin's button made the copy already
+def rehearse(start: str | None, host: str | None, port: int | None, simulate: bool, speed: float, gates: int,
+             invitees: int | None, screens: int, prepared: bool) -> None:
     """Tổng duyệt trên bản sao dữ liệu: chương trình dời sang hôm nay, dữ liệu thật không bị ghi."""
     from . import rehearsal
-    from . import report as report_data
-    from . import report_files
 
     cfg = _config()
-    try:
-        copy_dir = rehearsal.prepare(cfg["KIOSK_DATA_DIR"], cfg["DATABASE_URL"], utcnow(), start)
-    except rehearsal.RehearsalError as exc:
-        raise click.ClickException(str(exc)) from None
-    copy_url = f"sqlite:///{copy_dir / rehearsal.DATABASE}"
+    copy_dir = rehearsal.folder(cfg["KIOSK_DATA_DIR"])
+    if not (prepared and rehearsal.info(copy_dir)):
+        _clear_stale_rehearsal(cfg)
+        try:
+            copy_dir = rehearsal.prepare(cfg["KIOSK_DATA_DIR"], cfg["DATABASE_URL"], utcnow(), start)
+        except rehearsal.RehearsalError as exc:
+            raise click.ClickException(str(exc)) from None
+    rehearsal.claim(copy_dir, os.getpid())
+    copy_url = rehearsal.database_url(copy_dir)
     click.echo(click.style(f"TỔNG DUYỆT trên bản sao {copy_dir}: không có gì ghi vào dữ liệu thật.", bold=True))
-    overrides = {k: v for k, v in (("KIOSK_HOST", host), ("PORT", port)) if v is not None}
+    on_ready = _simulation(cfg, copy_url, speed=speed, gates=gates, invitees=invitees, screens=screens) \
+        if simulate else None
     # A stop from the system (kill, a closed terminal) ends the rehearsal as Ctrl+C does: the copy goes.
     signal.signal(signal.SIGTERM, _interrupt)
+    next_command = None
     try:
-        _serve({**overrides, "KIOSK_DATA_DIR": str(copy_dir), "DATABASE_URL": copy_url, "KIOSK_BACKUP_MINUTES": 0})
+        next_command = _serve({**_listen(host, port), "KIOSK_DATA_DIR": str(copy_dir), "DATABASE_URL": copy_url,
+                               "KIOSK_BACKUP_MINUTES": 0}, on_ready=on_ready,
+                              shown_pins=getattr(on_ready, "pins", None))
     finally:
-        db = Database(copy_url)
-        try:
-            report = report_files.workbook_bytes(report_data.build(db, utcnow()))
-        except Exception:  # the copy is damaged: nothing to keep, but it must still go
-            report = None
-        finally:
-            db.dispose()
-        saved = rehearsal.finish(cfg["KIOSK_DATA_DIR"], report, utcnow())
+        saved = rehearsal.end(cfg["KIOSK_DATA_DIR"], utcnow())
         click.echo("Đã kết thúc tổng duyệt và xoá bản sao." +
                    (f" Báo cáo tổng duyệt: {saved}" if saved else ""))
-        click.echo("Chạy ./run.sh để phục vụ buổi lễ thật.")
+        if not next_command:
+            click.echo("Chạy ./run.sh để phục vụ buổi lễ thật.")
+    _run_next(next_command, host, port)
+
+
+def _simulation(cfg: dict, copy_url: str, **options):
+    """New PINs for the copy (the simulation logs in as every role), and a hook that starts the morning once
+    the rehearsal serves; its table is printed when it ends, and the rehearsal stays open for a look."""
+    from .simulation import launch
+
+    env_pins = {role: cfg.get(f"KIOSK_PIN_{role.upper()}") for role in ROLES}
+    db = Database(copy_url)
+    try:
+        with db.write() as session:
+            pins = {**{r: p for r, p in env_pins.items() if p}, **staff.sync_pins(session, env_pins, utcnow(),
+                                                                                  reset=True)}
+    finally:
+        db.dispose()
+    click.echo("Buổi sáng mô phỏng đăng nhập mọi trạm: bản sao có mã PIN mới, in bên dưới "
+               "(mã của buổi lễ thật không đổi).")
+
+    def done(outcome) -> None:
+        if isinstance(outcome, Exception):
+            click.echo(click.style(f"Buổi sáng mô phỏng dừng giữa chừng: {outcome}", fg="red", bold=True))
+        else:
+            click.echo(outcome.table())
+        click.echo("Nhấn Ctrl+C để kết thúc tổng duyệt (báo cáo tổng duyệt được giữ lại).")
+
+    def on_ready(app, _base: str) -> None:
+        scheme = "https" if app.config["KIOSK_TLS"] else "http"
+        local = f"{scheme}://127.0.0.1:{app.config['PORT']}"
+        click.echo(f"Bắt đầu buổi sáng mô phỏng: tốc độ {options['speed']:g}×, {options['gates']} cổng, "
+                   f"{options['screens']} màn hình.")
+        # Over HTTPS the simulation trusts exactly the kiosk's own CA, as the phones do.
+        ca = Path(app.config["KIOSK_DATA_DIR"]) / "tls" / "ca.crt"
+        launch.start(local, pins, on_done=done, verify=str(ca) if app.config["KIOSK_TLS"] else True, **options)
+
+    on_ready.pins = {role: pin for role, pin in pins.items() if not env_pins.get(role)}
+    return on_ready
 
 
 def _interrupt(_signum, _frame) -> None:
     raise KeyboardInterrupt
 
 
-def _serve(overrides: dict) -> None:
-    """Serve the app built with these settings until Ctrl+C."""
+def _serve(overrides: dict, on_ready=None, shown_pins: dict | None = None) -> list[str] | None:
+    """Serve the app built with these settings until Ctrl+C; return the command the admin's rehearsal button
+    asked to run next (`rehearse` or `serve`), if it was pressed. `on_ready(app, base)` runs once it listens;
+    `shown_pins` are PINs made before the app (a simulated rehearsal's), printed with the addresses."""
     import threading
 
     from .http_server import make_kiosk_server
@@ -305,6 +386,7 @@ def _serve(overrides: dict) -> None:
     addresses = lan_addresses() if host in ("0.0.0.0", "::") else [host]
     base = f"{'https' if tls else 'http'}://{addresses[0]}:{port}"
     servers = []
+    following: list[list[str]] = []
     try:
         if tls:
             from .tls import ensure_certificates
@@ -328,7 +410,7 @@ def _serve(overrides: dict) -> None:
             click.echo(f"  {label:<20} {base}{path}")
         for other in addresses[1:]:
             click.echo(f"  (hoặc qua địa chỉ khác: {base.split('://')[0]}://{other}:{port})")
-        _print_pins(app.extensions["kiosk.new_pins"], from_env)
+        _print_pins(shown_pins or app.extensions["kiosk.new_pins"], from_env)
         scan_target = f"http://{addresses[0]}:{port + 1}/setup" if tls else f"{base}/gate"
         if tls:
             click.echo(f"HTTPS đã bật. Điện thoại mở {scan_target} trước để cài chứng chỉ (một lần).")
@@ -341,6 +423,9 @@ def _serve(overrides: dict) -> None:
         click.echo("Nhấn Ctrl+C để dừng máy chủ.")
         for extra in servers[1:]:
             threading.Thread(target=extra.serve_forever, daemon=True).start()
+        app.extensions["kiosk.restart"] = _restarter(servers[0], following)
+        if on_ready:
+            on_ready(app, base)
         servers[0].serve_forever()
     except KeyboardInterrupt:
         pass
@@ -349,5 +434,26 @@ def _serve(overrides: dict) -> None:
             auto_backup.stop()
         for server in servers:
             server.server_close()
+        queue = app.extensions.get("printer.queue")
+        if queue is not None and not queue.stop(PRINT_FINISH_WITHIN):
+            click.echo("Máy in chưa in xong biên nhận đang in: biên nhận đó sẽ ở trạng thái lỗi, bấm “Thử in lại”.")
         app.extensions["kiosk.db"].dispose()
         click.echo("Đã dừng máy chủ.")
+    return following[0] if following else None
+
+
+RESTART_AFTER = 0.5   # seconds: the admin's page gets its answer before the server stops
+PRINT_FINISH_WITHIN = 15.0   # seconds a stopping server waits for the receipt being printed
+
+
+def _restarter(server, following: list):
+    """What the admin's rehearsal buttons call: note the command to run next, then stop serving shortly."""
+    import threading
+
+    def restart(command: list[str]) -> None:
+        if following:
+            return    # a second press while the first is under way
+        following.append(list(command))
+        threading.Timer(RESTART_AFTER, server.shutdown).start()
+
+    return restart

@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import secrets
 import shutil
 import sqlite3
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .config import SECRET_KEY_FILE_NAME, ensure_data_dir, private_file
+from .storage.events import REHEARSAL_KEY as META_KEY
 
 FOLDER = "rehearsal"
 DATABASE = "kiosk.sqlite3"
 PREFIX = "TD"
 BAND = "TỔNG DUYỆT — KHÔNG CÓ GIÁ TRỊ"
 MARK = "TỔNG DUYỆT"
-META_KEY = "rehearsal"
+PID_FILE = "pid"
+REPORT_GLOB = "bao-cao-tong-duyet-*.xlsx"
 # Copied beside the database: the same sessions stay valid (devices stay logged in), the same printer.
 CARRIED_FILES = (SECRET_KEY_FILE_NAME, "config.toml")
 
@@ -106,9 +109,8 @@ def prepare(data_dir: str | Path, database_url: str, now: dt.datetime, start: st
     copy = target_dir / DATABASE
     try:
         _online_backup(real, copy)
-        with sqlite3.connect(copy) as conn:
+        with closing(sqlite3.connect(copy)) as conn, conn:  # closed after the `with conn` commits
             _make_rehearsal(conn, now, start)
-        conn.close()
     except BaseException:
         shutil.rmtree(target_dir, ignore_errors=True)
         raise
@@ -123,13 +125,13 @@ def _make_rehearsal(conn: sqlite3.Connection, now: dt.datetime, start_text: str 
     event_id, timezone = row
     start = parse_start(start_text, now, timezone) if start_text else default_start(now, timezone)
     first = conn.execute("SELECT MIN(planned_start) FROM agenda_item WHERE event_id = ?", (event_id,)).fetchone()[0]
-    shift = _naive_utc(start) - _stored(first) if first else dt.timedelta(0)
+    shift = _naive_utc(start) - dt.datetime.fromisoformat(first) if first else dt.timedelta(0)
     # Times are stored as naive UTC text, as SQLAlchemy writes them.
     for table, columns in (("agenda_item", ("planned_start", "planned_end")), ("event", ("starts_at",))):
         key = "event_id" if table == "agenda_item" else "id"
         for row_id, *values in conn.execute(f"SELECT id, {', '.join(columns)} FROM {table} WHERE {key} = ?",
                                             (event_id,)).fetchall():
-            moved = [None if value is None else _text(_stored(value) + shift) for value in values]
+            moved = [None if value is None else _text(dt.datetime.fromisoformat(value) + shift) for value in values]
             conn.execute(f"UPDATE {table} SET {', '.join(c + ' = ?' for c in columns)} WHERE id = ?",
                          (*moved, row_id))
     conn.execute("UPDATE event SET receipt_prefix = ? WHERE id = ?", (PREFIX, event_id))
@@ -154,10 +156,6 @@ def _make_rehearsal(conn: sqlite3.Connection, now: dt.datetime, start_text: str 
 
 def _naive_utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
-
-
-def _stored(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text)
 
 
 def _text(moment: dt.datetime) -> str:
@@ -188,3 +186,60 @@ def finish(data_dir: str | Path, report_bytes: bytes | None, now: dt.datetime) -
         saved.write_bytes(report_bytes)
     shutil.rmtree(folder(data_dir), ignore_errors=True)
     return saved
+
+
+def database_url(copy_dir: Path) -> str:
+    """The SQLAlchemy URL of a rehearsal copy's database."""
+    return f"sqlite:///{Path(copy_dir) / DATABASE}"
+
+
+def claim(copy_dir: Path, pid: int) -> None:
+    """Record which process serves this rehearsal (a power cut leaves the copy; the next start finds it)."""
+    path = Path(copy_dir) / PID_FILE
+    private_file(path)
+    path.write_text(str(pid), encoding="ascii")
+
+
+def owner(data_dir: str | Path) -> int | None:
+    """The live process, other than this one, that serves a rehearsal of this data folder; None if none."""
+    try:
+        pid = int((folder(data_dir) / PID_FILE).read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+    if pid == os.getpid():
+        return None   # this process served it before it re-executed itself (the admin's button)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid    # alive, another user's
+    return pid
+
+
+def report_of(copy_dir: Path, now: dt.datetime) -> bytes | None:
+    """The rehearsal's report workbook, or None when the copy cannot be read (it must still go)."""
+    from . import report as report_data
+    from . import report_files
+    from .storage import Database
+
+    if not (Path(copy_dir) / DATABASE).is_file():
+        return None
+    db = Database(database_url(copy_dir))
+    try:
+        return report_files.workbook_bytes(report_data.build(db, now))
+    except Exception:  # noqa: BLE001 - a damaged copy: nothing to keep, but it must still go
+        return None
+    finally:
+        db.dispose()
+
+
+def end(data_dir: str | Path, now: dt.datetime) -> Path | None:
+    """End the rehearsal of this data folder: keep its report in exports, remove the copy."""
+    return finish(data_dir, report_of(folder(data_dir), now), now)
+
+
+def reports(data_dir: str | Path) -> list[Path]:
+    """The kept rehearsal reports, newest first."""
+    exports = Path(data_dir) / "exports"
+    return sorted(exports.glob(REPORT_GLOB), reverse=True) if exports.is_dir() else []

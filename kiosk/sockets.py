@@ -36,6 +36,22 @@ def make_socketio(app: Flask) -> SocketIO:
     return socketio
 
 
+def tell_mode_on_connect(server, mode: str) -> None:
+    """Every namespace, once it accepted a client and greeted it, says which database this server runs: a page
+    made by another one (before a rehearsal began or ended) reloads itself (static/js/mode.js). Installed
+    last, so it wraps the greetings and the first message a client gets stays its namespace's own."""
+    handle = server._handle_connect
+
+    def connect_then_tell(eio_sid, namespace, data):
+        handle(eio_sid, namespace, data)
+        joined = namespace or "/"
+        sid = server.manager.sid_from_eio_sid(eio_sid, joined)
+        if sid is not None and server.manager.is_connected(sid, joined):
+            server.emit("kiosk_mode", mode, to=sid, namespace=joined)
+
+    server._handle_connect = connect_then_tell
+
+
 def _drop_malformed_packets(server) -> None:
     """Check each client packet before python-socketio handles it: one that does not decode (garbage, JSON
     nested thousands deep) or is not a kind a browser sends is dropped with one quiet log line, where the

@@ -51,7 +51,8 @@ def admin_tabs() -> list[tuple[str, str]]:
 @bp.app_context_processor
 def _template_globals():
     return {"csrf_token": auth.csrf_token, "current_role": auth.current_role,
-            "role_labels": auth.ROLE_LABELS, "admin_tabs": admin_tabs}
+            "role_labels": auth.ROLE_LABELS, "admin_tabs": admin_tabs,
+            "rehearsal": current_app.config.get("KIOSK_REHEARSAL"), "kiosk_mode": current_app.config.get("KIOSK_MODE", "")}
 
 
 # A Host header fit to repeat in a header: a name or address and a port, nothing that could end the policy.

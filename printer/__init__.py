@@ -44,6 +44,7 @@ def setup(app: Flask) -> None:
         target=target, paper_dots=int(config["KIOSK_PAPER_DOTS"]), cutter=bool(config.get("KIOSK_PRINTER_CUTTER", True)),
         receipts_dir=data_dir / "receipts", secret_key=config["SECRET_KEY"],
         base_url=config.get("KIOSK_PUBLIC_URL"), config_error=config_error,
+        rehearsal=bool(config.get("KIOSK_REHEARSAL")),
         _resolve_base=lambda: _lan_base_url(config))
     queue = PrintQueue(app.extensions["kiosk.db"], target, cutter=settings.cutter,
                        receipts_dir=settings.receipts_dir, render=desk.job_renderer(settings))

@@ -35,6 +35,7 @@ class PrintSettings:
     secret_key: str
     base_url: str | None = None
     config_error: str | None = None
+    rehearsal: bool = False          # a rehearsal copy: receipts carry the band, their QR has its own key
     _resolve_base: object = field(default=None, repr=False)
 
     def public_base(self) -> str:
@@ -46,7 +47,7 @@ class PrintSettings:
 
 def receipt_data(settings: PrintSettings, donation, event, copy_no: int | None = None) -> ReceiptData:
     """What goes on a donation's receipt, from its row and the event."""
-    mac = ledger.receipt_mac(settings.secret_key, donation.receipt_no, donation.amount_vnd)
+    mac = ledger.receipt_mac(settings.secret_key, donation.receipt_no, donation.amount_vnd, settings.rehearsal)
     # Cleaned again here: a database written by an older version may hold what no printer can draw.
     return ReceiptData(
         receipt_no=clean_text(donation.receipt_no),
@@ -61,6 +62,7 @@ def receipt_data(settings: PrintSettings, donation, event, copy_no: int | None =
         verify_url=ledger.verify_url(settings.public_base(), donation.receipt_no, mac),
         copy_no=copy_no,
         voided=donation.voided_at is not None,
+        rehearsal=settings.rehearsal,
     )
 
 
@@ -283,11 +285,12 @@ def preview_image(db, settings: PrintSettings, receipt_no: str, copy_no: int | N
     return render_receipt(data, settings.paper_dots)
 
 
-def verify(db, secret_key: str, receipt_no: str, mac: str | None):
+def verify(db, secret_key: str, receipt_no: str, mac: str | None, rehearsal: bool = False):
     """For the public /r/ page: (genuine?, donation dict or None). Details only with a valid code."""
     with db.read() as session:
         donation = store.by_receipt_no(session, receipt_no)
-        if donation is None or not ledger.mac_matches(secret_key, donation.receipt_no, donation.amount_vnd, mac):
+        if donation is None or not ledger.mac_matches(secret_key, donation.receipt_no, donation.amount_vnd, mac,
+                                                      rehearsal):
             return False, None
         event = store.event_of(session, donation)
         result = ledger.describe(donation, event.timezone)

@@ -158,24 +158,27 @@ def search_text(receipt_no: str, donor_name: str, organisation: str | None, note
     return " ".join(fold(p) for p in parts if p)
 
 
-def _mac_key(secret_key: str) -> bytes:
-    # A key of its own, so a receipt code can never double as a session signature.
-    return hmac.new(secret_key.encode(), b"kiosk receipt verification v1", hashlib.sha256).digest()
+def _mac_key(secret_key: str, rehearsal: bool = False) -> bytes:
+    # A key of its own, so a receipt code can never double as a session signature; and one for rehearsals:
+    # the copy carries the real secret key, but a practice receipt's code must never verify as real.
+    label = b"kiosk rehearsal receipt verification v1" if rehearsal else b"kiosk receipt verification v1"
+    return hmac.new(secret_key.encode(), label, hashlib.sha256).digest()
 
 
-def receipt_mac(secret_key: str, receipt_no: str, amount_vnd: int) -> str:
+def receipt_mac(secret_key: str, receipt_no: str, amount_vnd: int, rehearsal: bool = False) -> str:
     """The code on a receipt's QR: 80 bits of HMAC-SHA256 over its number and amount, base32."""
     message = f"{receipt_no}|{amount_vnd}".encode()
-    digest = hmac.new(_mac_key(secret_key), message, hashlib.sha256).digest()[:10]
+    digest = hmac.new(_mac_key(secret_key, rehearsal), message, hashlib.sha256).digest()[:10]
     return base64.b32encode(digest).decode("ascii")
 
 
-def mac_matches(secret_key: str, receipt_no: str, amount_vnd: int, given: str | None) -> bool:
+def mac_matches(secret_key: str, receipt_no: str, amount_vnd: int, given: str | None,
+                rehearsal: bool = False) -> bool:
     """True when `given` is the receipt's code (constant-time)."""
     if not given:
         return False
     # As bytes: compare_digest refuses str with non-ASCII characters (anyone can type the address).
-    return hmac.compare_digest(receipt_mac(secret_key, receipt_no, amount_vnd).encode(),
+    return hmac.compare_digest(receipt_mac(secret_key, receipt_no, amount_vnd, rehearsal).encode(),
                                given.strip().upper().encode("utf-8", "replace"))
 
 

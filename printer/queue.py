@@ -38,6 +38,7 @@ class PrintQueue:
         self._finished = threading.Condition()
         # Printing and status probes never talk to the device at the same time.
         self._device_lock = threading.Lock()
+        self._stopping = False
 
     def start(self) -> None:
         """After a (re)start: jobs cut off mid-print become failed; queued jobs are picked up."""
@@ -69,16 +70,30 @@ class PrintQueue:
             except Exception:  # noqa: BLE001 - a database hiccup must not kill the printer's worker
                 # No busy retry: the next job (or a person's retry) wakes the worker again.
                 log.exception("print worker")
-            if self._wake.wait(IDLE_EXIT_SECONDS):
+            if self._wake.wait(IDLE_EXIT_SECONDS) and not self._stopping:
                 continue
             with self._lock:
-                if self._wake.is_set():
+                if self._wake.is_set() and not self._stopping:
                     continue
                 self._thread = None
                 return
 
+    def stop(self, timeout: float) -> bool:
+        """Take no further job and wait up to `timeout` seconds for the receipt being printed to finish (the
+        server is stopping: a receipt torn off half-printed would have to be reprinted); False if it did not."""
+        self._stopping = True
+        self._wake.set()
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
+
     def process_next(self) -> bool:
-        """Print the oldest queued job of this printer; False when there was none."""
+        """Print the oldest queued job of this printer; False when there was none (or the server stops)."""
+        if self._stopping:
+            return False
         with self.db.read() as session:
             job_id = store.next_queued(session, self.target.name)
         if job_id is None:

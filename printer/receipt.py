@@ -20,6 +20,8 @@ WIDTHS = (384, 512, 576)
 THRESHOLD = 150
 BLACK, WHITE = 0, 255
 NBSP = "\u00a0"
+# kiosk/rehearsal.py's BAND (not imported: this module knows nothing of the kiosk around it).
+REHEARSAL_BAND = "TỔNG DUYỆT — KHÔNG CÓ GIÁ TRỊ"
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class ReceiptData:
     verify_url: str
     copy_no: int | None = None
     voided: bool = False
+    rehearsal: bool = False       # printed at a dress rehearsal: a band at the top and the bottom says so
 
 
 @functools.lru_cache(maxsize=64)
@@ -159,6 +162,9 @@ def render_receipt(data: ReceiptData, width: int = 576) -> Image.Image:
     bold, regular, semi = font("Bold", s["body"]), font("Regular", s["body"]), font("SemiBold", s["body"])
     c = Canvas(width)
     c.space(s["body"] // 3)
+    if data.rehearsal:
+        c.banner(REHEARSAL_BAND, c.fitted(REHEARSAL_BAND, "ExtraBold", s["banner"], smallest=0.6))
+        c.space(s["body"] // 2)
     if data.voided:
         c.banner("ĐÃ HỦY — KHÔNG CÓ GIÁ TRỊ", font("ExtraBold", s["banner"]))
         c.space(s["body"] // 2)
@@ -201,6 +207,9 @@ def render_receipt(data: ReceiptData, width: int = 576) -> Image.Image:
     c.space(s["body"] // 3)
     c.text([("Trân trọng cảm ơn tấm lòng của quý vị đối với sự nghiệp khuyến học!",
              font("SemiBold", s["body"]))], align="center", gap=0.15)
+    if data.rehearsal:
+        c.space(s["body"] // 2)
+        c.banner(REHEARSAL_BAND, c.fitted(REHEARSAL_BAND, "ExtraBold", s["banner"], smallest=0.6))
     return c.finish(bottom=s["body"])
 
 

@@ -118,10 +118,11 @@ def job_preview(job_id: int, fmt: str):
 
 @bp.get("/r/<receipt_no>")
 def verify(receipt_no: str):
-    genuine, donation = desk.verify(_db(), _settings().secret_key, receipt_no, request.args.get("k"))
+    settings = _settings()
+    genuine, donation = desk.verify(_db(), settings.secret_key, receipt_no, request.args.get("k"), settings.rehearsal)
     status = 200 if genuine else 404
     return render_template("printer/verify.html", genuine=genuine, donation=donation,
-                           receipt_no=receipt_no), status
+                           receipt_no=receipt_no, practice=settings.rehearsal), status
 
 
 # --- JSON API ---------------------------------------------------------------------------------------

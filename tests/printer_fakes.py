@@ -117,19 +117,21 @@ class FakePrinter:
     """A TCP printer on 127.0.0.1. Modes: ok; silent (accepts, never reads nor answers); stall (answers
     status, then stops reading mid-job, like a jammed printer with a full buffer); reset (drops mid-job).
 
-    Status answers (DLE EOT 1/2/4) are configurable: paper_out() makes it report an empty roll.
+    Status answers (DLE EOT 1/2/4) are configurable: paper_out() makes it report an empty roll. `slow`
+    seconds of pause after each 4 KB read make a receipt take a while to print, as on paper.
     """
 
     def __init__(self, mode: str = "ok", *, online: int = OK, cause: int = OK, paper: int = OK,
-                 reset_after: int = 20_000, answer_status: bool = True):
+                 reset_after: int = 20_000, answer_status: bool = True, slow: float = 0.0):
         self.mode = mode
+        self.slow = slow
         self.answers = {1: online, 2: cause, 4: paper}
         self.reset_after = reset_after
         self.answer_status = answer_status
         self.connections: list[Connection] = []
         self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if mode in ("silent", "stall"):
+        if mode in ("silent", "stall") or slow:
             # A real printer's buffer is small; keep ours small too so a writer fills it quickly.
             self._server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         self._server.bind(("127.0.0.1", 0))
@@ -140,6 +142,7 @@ class FakePrinter:
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
         self.job_done = threading.Event()
+        self.unplugged = False
 
     @classmethod
     def paper_out(cls) -> "FakePrinter":
@@ -160,6 +163,11 @@ class FakePrinter:
                 client, _ = self._server.accept()
             except (socket.timeout, OSError):
                 continue
+            if self.unplugged:
+                # The cable is out: the connection is reset at once, as by a port nobody listens on.
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                client.close()
+                continue
             self._clients.append(client)
             conn = Connection()
             self.connections.append(conn)
@@ -174,11 +182,12 @@ class FakePrinter:
         try:
             while not self._stop.is_set():
                 try:
-                    data = client.recv(65536)
+                    data = client.recv(4096 if self.slow else 65536)
                 except socket.timeout:
                     continue
                 if not data:
                     break
+                time.sleep(self.slow)
                 conn.raw += data
                 conn.last_byte_at = time.perf_counter()
                 for command in parser.feed(data):

@@ -5,6 +5,7 @@ import io
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -369,3 +370,22 @@ def test_missing_local_printers_are_unreachable(target):
     with pytest.raises(device.PrinterError) as info:
         device.send(device.parse_target(target), [b"\x1b@"])
     assert info.value.code == "unreachable" and "Không kết nối được máy in" in info.value.message
+
+
+def test_a_stopping_server_lets_the_receipt_being_printed_finish_and_starts_no_other(make_app, fake, monkeypatch):
+    printer = fake(slow=0.1)   # about two seconds a receipt
+    app = make_app(printer.url(timeout=10))
+    client = cashier(app)
+    monkeypatch.setattr("printer.views.WAIT_FOR_PRINT", 0)   # the desk's answer need not wait for the paper
+    first, second = (client.post("/api/donations", json={**GIFT, "donor_name": name}).get_json()
+                     for name in ("Lý Văn Hùng", "Đỗ Thị Hạnh"))
+    deadline = time.monotonic() + 30
+    while not any(c.rasters() for c in printer.connections) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not printer.job_done.is_set()     # mid-receipt when the server is told to stop
+
+    assert app.extensions["printer.queue"].stop(timeout=30)
+    assert printer.job_done.is_set()
+    assert client.get(f"/api/donations/{first['receipt_no']}").get_json()["jobs"][0]["status"] == "done"
+    assert client.get(f"/api/donations/{second['receipt_no']}").get_json()["jobs"][0]["status"] == "queued"
+    assert sum(1 for c in printer.connections if c.rasters()) == 1

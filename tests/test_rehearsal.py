@@ -163,3 +163,154 @@ def test_run_sh_rehearse_serves_the_copy_and_ctrl_c_keeps_its_report_and_removes
         assert gate.post("/api/checkin", json={"code": code}).get_json()["result"] == "ok"
     finally:
         real.extensions["kiosk.db"].dispose()
+
+
+# --- Everything that leaves the laptop says it is a rehearsal ----------------------------------------------
+
+PUBLIC = "http://192.168.1.10:5000"
+STATION_PAGES = {"admin": ["/admin", "/admin/invitees", "/admin/report"], "gate": ["/gate", "/gate/arrivals"],
+                 "mc": ["/mc"], "cashier": ["/donations"]}
+BANNER = 'id="rehearsal-banner"'
+
+
+@pytest.fixture
+def both(data_dir):
+    """(real app, rehearsal app) on the same data folder, each printing to its own fake printer."""
+    from .printer_fakes import FakePrinter
+
+    _real_morning(data_dir)
+    copy_dir = rehearsal.prepare(data_dir, f"sqlite:///{data_dir / 'kiosk.sqlite3'}", utcnow(), "14:00")
+    with FakePrinter() as real_printer, FakePrinter() as practice_printer:
+        real = create_app(app_config(data_dir, KIOSK_PRINTER=real_printer.url(), KIOSK_PUBLIC_URL=PUBLIC))
+        practice = create_app(app_config(copy_dir, KIOSK_DATA_DIR=str(copy_dir), KIOSK_PRINTER=practice_printer.url(),
+                                         KIOSK_PUBLIC_URL=PUBLIC))
+        real.printer, practice.printer = real_printer, practice_printer
+        try:
+            yield real, practice
+        finally:
+            real.extensions["kiosk.db"].dispose()
+            practice.extensions["kiosk.db"].dispose()
+
+
+def _printed_receipt(app) -> tuple[dict, "Image.Image"]:
+    """Record a gift in `app`; return it and the image its fake printer received, decoded from ESC/POS."""
+    from .printer_fakes import raster_image
+
+    cashier = app.test_client()
+    login(cashier, "cashier")
+    gift = _give(app, cashier)
+    connection = next(c for c in reversed(app.printer.connections) if c.rasters())
+    return gift, raster_image(connection.rasters()).convert("L")
+
+
+def _black_rows(image, top: int, bottom: int) -> list[int]:
+    """Rows between `top` and `bottom` that are black across nearly the whole paper width (a band)."""
+    return [y for y in range(top, bottom) if image.crop((0, y, image.width, y + 1)).tobytes().count(0) > 0.97 * image.width]
+
+
+def test_a_rehearsal_receipt_has_its_own_numbers_and_a_band_top_and_bottom_and_a_real_one_none(both):
+    import zxingcpp
+
+    real, practice = both
+    gift, image = _printed_receipt(practice)
+    assert gift["receipt_no"] == "TD-0001"
+    top, bottom = _black_rows(image, 0, image.height // 8), _black_rows(image, image.height * 7 // 8, image.height)
+    assert len(top) > 20 and len(bottom) > 20
+    # The same words in both bands (white letters inside the black), so the band survives a torn-off top.
+    height = top[-1] - top[0]
+    first = image.crop((0, top[0], image.width, top[0] + height))
+    last = image.crop((0, bottom[0], image.width, bottom[0] + height))
+    assert first.tobytes() == last.tobytes() and first.tobytes().count(255) > 500
+
+    real_gift, real_image = _printed_receipt(real)
+    assert not real_gift["receipt_no"].startswith("TD-")
+    assert _black_rows(real_image, 0, real_image.height // 8) == []
+    assert _black_rows(real_image, real_image.height * 7 // 8, real_image.height) == []
+    ARTIFACTS = ROOT / "test-artifacts"
+    ARTIFACTS.mkdir(exist_ok=True)
+    image.save(ARTIFACTS / "receipt-tong-duyet.png")
+
+    # Its QR verifies at the rehearsal as a practice receipt, and never at the real event, which holds the same
+    # secret key: the code is made with a key of its own.
+    [url] = [r.text for r in zxingcpp.read_barcodes(image)]
+    path = url[len(PUBLIC):]
+    assert path.startswith("/r/TD-0001?k=")
+    shown = practice.test_client().get(path)
+    assert shown.status_code == 200 and "Biên nhận tổng duyệt — không có giá trị" in shown.get_data(as_text=True)
+    assert practice.config["SECRET_KEY"] == real.config["SECRET_KEY"]
+    refused = real.test_client().get(path)
+    assert refused.status_code == 404 and "Biên nhận tổng duyệt" not in refused.get_data(as_text=True)
+    from printer import ledger
+    mac = path.split("k=")[1]
+    assert ledger.mac_matches(practice.config["SECRET_KEY"], "TD-0001", GIFT["amount_vnd"], mac, rehearsal=True)
+    assert not ledger.mac_matches(real.config["SECRET_KEY"], "TD-0001", GIFT["amount_vnd"], mac)
+
+
+def test_a_card_printed_at_a_rehearsal_carries_the_band_in_its_footer(both):
+    import io
+
+    from PIL import Image
+
+    from checkin.cards import mm
+
+    strips = {}
+    for name, app in zip(("real", "practice"), both):
+        admin = app.test_client()
+        login(admin, "admin")
+        invitee_id = invitations(app)[0][0]
+        answer = admin.get(f"/admin/invitees/{invitee_id}/card.png")
+        assert answer.status_code == 200
+        card = Image.open(io.BytesIO(answer.data)).convert("L")
+        if name == "practice":
+            card.save(ROOT / "test-artifacts" / "the-moi-tong-duyet.png")
+        strip = card.crop((mm(6), card.height - mm(9), card.width - mm(6), card.height - mm(4.5)))
+        strips[name] = sum(1 for value in strip.tobytes() if value < 128) / (strip.width * strip.height)
+    assert strips["practice"] > 0.6 and strips["real"] < 0.1, strips
+
+
+def test_every_station_page_has_the_banner_and_every_screen_the_mark_only_in_a_rehearsal(both):
+    real, practice = both
+    for app, shown in ((practice, True), (real, False)):
+        for role, paths in STATION_PAGES.items():
+            client = app.test_client()
+            login(client, role)
+            for path in paths:
+                page = client.get(path).get_data(as_text=True)
+                assert (BANNER in page) == shown, (path, shown)
+                if shown:
+                    assert "bắt đầu lúc 14h00" in page
+                    # Only the admin is offered the way out.
+                    assert ("Kết thúc tổng duyệt" in page) == (role == "admin"), path
+        for path in ("/display", "/display/lobby", "/display/welcome"):
+            screen = app.test_client().get(path).get_data(as_text=True)
+            assert ('id="rehearsal-mark"' in screen) == shown and BANNER not in screen
+    # Each database stamps its pages with its own identity, which the sockets repeat (test below).
+    assert real.config["KIOSK_MODE"] != practice.config["KIOSK_MODE"]
+    assert f'data-mode="{practice.config["KIOSK_MODE"]}"' in practice.test_client().get("/display").get_data(as_text=True)
+
+
+def test_every_namespace_tells_a_connecting_page_which_database_serves_it(data_dir):
+    import socketio
+
+    from .live import LiveServer
+
+    server = LiveServer(app_config(data_dir)).start()
+    try:
+        for namespace, role in (("/display", None), ("/gate", "gate"), ("/mc", "mc")):
+            headers = None
+            if role:
+                http = requests.Session()
+                http.post(server.url + "/api/login", json={"role": role, "pin": PINS[role]}, timeout=5).raise_for_status()
+                headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in http.cookies.items())}
+            heard = []
+            client = socketio.Client()
+            client.on("kiosk_mode", heard.append, namespace=namespace)
+            client.connect(server.url, namespaces=[namespace], transports=["websocket"], wait_timeout=10,
+                           headers=headers)
+            deadline = time.monotonic() + 10
+            while not heard and time.monotonic() < deadline:
+                time.sleep(0.05)
+            client.disconnect()
+            assert heard == [server.app.config["KIOSK_MODE"]], namespace
+    finally:
+        server.stop()

@@ -2,18 +2,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..event_file import EventSpec
 from ..vietnamese import fold
-from .schema import AgendaItem, Event, Invitee, InviteeGroup
+from .schema import AgendaItem, Event, Invitee, InviteeGroup, Meta
 
 
 # A phone number is found by its last digits only: the full number must never be recoverable by
 # probing search with longer and longer digit strings (the gate sees only these digits anyway).
 PHONE_TAIL = 4
+# kiosk_meta key a rehearsal copy is marked with (kiosk/rehearsal.py writes it); a real database has none.
+REHEARSAL_KEY = "rehearsal"
 
 
 def invitee_search_text(name: str | None, title: str | None, organisation: str | None,
@@ -33,6 +36,12 @@ def search_words(query: str | None) -> list[str]:
 def event_count(session: Session) -> int:
     """How many events the database holds (0 before `init`)."""
     return session.scalar(select(func.count()).select_from(Event)) or 0
+
+
+def rehearsal_info(session: Session) -> dict | None:
+    """What a rehearsal copy says of its rehearsal (started_at, programme_start), or None for the real event."""
+    value = session.scalar(select(Meta.value).where(Meta.key == REHEARSAL_KEY))
+    return json.loads(value) if value else None
 
 
 def current_event(session: Session) -> Event | None:

@@ -50,6 +50,7 @@
       .catch(function () {});
   }
   var socket = io("/display", { transports: ["websocket", "polling"], reconnectionDelayMax: 2000 });
+  if (window.kioskMode) { window.kioskMode.watch(socket); }
   socket.on("connect", refresh);
   socket.on("stats", function (s) { renderStats(s); fetch("/api/absent").then(function (r) { return r.json(); })
     .then(function (d) { renderAbsent(d.absent); }).catch(function () {}); });

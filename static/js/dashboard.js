@@ -183,6 +183,7 @@
 
   render(JSON.parse($("dashboard-initial").textContent));
   var socket = io("/display", { transports: ["websocket", "polling"], reconnectionDelayMax: 2000 });
+  if (window.kioskMode) { window.kioskMode.watch(socket); }
   socket.on("connect", refresh);
   socket.on("stats", refresh);
   socket.on("state", refresh);

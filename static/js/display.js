@@ -272,6 +272,7 @@
     randomizationFactor: 0.3,
     timeout: 5000
   });
+  if (window.kioskMode) { window.kioskMode.watch(socket); }
   // The first state of every connection may go back in rev (a restored server). The client hands over
   // states sent during the handshake before it fires "connect", so the flag is set on disconnect.
   var freshConnection = true;

@@ -440,6 +440,10 @@
 
   // A link from the ledger (/donations#KH-2023-0007) opens that receipt.
   if (location.hash.length > 1) openReceipt(decodeURIComponent(location.hash.slice(1)));
+  // Nothing live on this page, but a rehearsal begun or ended must still reload it (static/js/mode.js).
+  if (window.io && window.kioskMode) {
+    window.kioskMode.watch(window.io("/display", { transports: ["websocket", "polling"], reconnectionDelayMax: 2000 }));
+  }
   refreshPrinter();
   setInterval(refreshPrinter, 15000);
 })();

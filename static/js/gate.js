@@ -265,7 +265,7 @@
     not_ours: "Đây không phải mã thư mời của buổi lễ (có thể là mã QR khác).",
     invalid: "Mã thư mời không hợp lệ (sai ký tự hoặc thiếu ký tự)."
   };
-  var copyReady = false, copyVersion = null, copyEvent = null, copyInstance = null, copyUpdated = null;
+  var copyReady = false, copyVersion = null, copyInstance = null, copyUpdated = null;
 
   function linkUp() { return navigator.onLine !== false && socket.connected; }
 
@@ -344,7 +344,7 @@
       throw err;
     }).then(function () {
       copyFailedAt = 0;
-      copyVersion = data.version; copyEvent = data.event; copyInstance = data.instance;
+      copyVersion = data.version; copyInstance = data.instance;
       copyReady = true; copyUpdated = Date.now();
       showCopyState();
       // One lookup now, so the first offline verdict does not pay for the first read of the store.
@@ -374,7 +374,7 @@
   withCopy(function () {
     return window.kioskCopy.meta().then(function (m) {
       if (m) {
-        copyVersion = m.version; copyEvent = m.event; copyInstance = m.instance || null;
+        copyVersion = m.version; copyInstance = m.instance || null;
         serverOffset = m.offset || 0; copyUpdated = m.updated;
         copyReady = true; showCopyState();
       }
@@ -573,6 +573,7 @@
       .catch(function () {});
   }
   var socket = io("/display", { transports: ["websocket", "polling"], reconnectionDelayMax: 2000 });
+  if (window.kioskMode) { window.kioskMode.watch(socket); }
   function linkChanged() {
     var up = linkUp();
     $("link-dot").className = "link-dot " + (up ? "on" : "off");

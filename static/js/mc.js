@@ -452,6 +452,7 @@
   var freshConnection = true;
   var display = window.io("/display", { transports: ["websocket", "polling"], reconnectionDelay: 500,
                                         reconnectionDelayMax: 1500, randomizationFactor: 0.3 });
+  if (window.kioskMode) { window.kioskMode.watch(display); }
   function online(isOnline) {
     var conn = $("mc-conn");
     conn.dataset.online = isOnline ? "1" : "0";
