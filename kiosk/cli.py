@@ -242,6 +242,7 @@ def restore(file: str, yes: bool) -> None:
 def serve(host: str | None, port: int | None) -> None:
     """Chạy máy chủ kiosk."""
     _clear_stale_rehearsal(_config())
+    _stop_on_signals()
     _run_next(_serve(_listen(host, port)), host, port)
 
 
@@ -276,6 +277,10 @@ def _run_next(command: list[str] | None, host: str | None, port: int | None) -> 
         argv += ["--port", str(port)]
     sys.stdout.flush()
     sys.stderr.flush()
+    if os.name == "nt":
+        # Windows has no exec: execv would start a new process and return the terminal to the shell.
+        import subprocess
+        raise SystemExit(subprocess.call(argv))
     os.execv(sys.executable, argv)
 
 
@@ -309,7 +314,7 @@ def rehearse(start: str | None, host: str | None, port: int | None, simulate: bo
     on_ready = _simulation(cfg, copy_url, speed=speed, gates=gates, invitees=invitees, screens=screens) \
         if simulate else None
     # A stop from the system (kill, a closed terminal) ends the rehearsal as Ctrl+C does: the copy goes.
-    signal.signal(signal.SIGTERM, _interrupt)
+    _stop_on_signals()
     next_command = None
     try:
         next_command = _serve({**_listen(host, port), "KIOSK_DATA_DIR": str(copy_dir), "DATABASE_URL": copy_url,
@@ -349,7 +354,8 @@ def _simulation(cfg: dict, copy_url: str, **options):
 
     def on_ready(app, _base: str) -> None:
         scheme = "https" if app.config["KIOSK_TLS"] else "http"
-        local = f"{scheme}://127.0.0.1:{app.config['PORT']}"
+        host = app.config["KIOSK_HOST"]
+        local = f"{scheme}://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{app.config['PORT']}"
         click.echo(f"Bắt đầu buổi sáng mô phỏng: tốc độ {options['speed']:g}×, {options['gates']} cổng, "
                    f"{options['screens']} màn hình.")
         # Over HTTPS the simulation trusts exactly the kiosk's own CA, as the phones do.
@@ -362,6 +368,16 @@ def _simulation(cfg: dict, copy_url: str, **options):
 
 def _interrupt(_signum, _frame) -> None:
     raise KeyboardInterrupt
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM (kill, a service manager) and SIGHUP (the terminal closed) stop as Ctrl+C does: the receipt
+    being printed finishes, a rehearsal keeps its report and removes its copy."""
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        # A signal already ignored stays so: `nohup ./run.sh` must outlive its terminal.
+        if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
+            signal.signal(number, _interrupt)
 
 
 def _serve(overrides: dict, on_ready=None, shown_pins: dict | None = None) -> list[str] | None:
@@ -428,10 +444,12 @@ def _serve(overrides: dict, on_ready=None, shown_pins: dict | None = None) -> li
             on_ready(app, base)
         servers[0].serve_forever()
     except KeyboardInterrupt:
-        pass
+        following.clear()   # Ctrl+C means stop, even just after the admin pressed a rehearsal button
     finally:
         if auto_backup:
             auto_backup.stop()
+        for extra in servers[1:]:
+            extra.shutdown()   # its serve_forever thread would spin on a closed socket
         for server in servers:
             server.server_close()
         queue = app.extensions.get("printer.queue")
@@ -442,18 +460,22 @@ def _serve(overrides: dict, on_ready=None, shown_pins: dict | None = None) -> li
     return following[0] if following else None
 
 
-RESTART_AFTER = 0.5   # seconds: the admin's page gets its answer before the server stops
+RESTART_AFTER = 1.0   # seconds: the admin's page gets its answer and its script before the server stops
 PRINT_FINISH_WITHIN = 15.0   # seconds a stopping server waits for the receipt being printed
 
 
 def _restarter(server, following: list):
-    """What the admin's rehearsal buttons call: note the command to run next, then stop serving shortly."""
+    """What the admin's rehearsal buttons call: note the command to run next, then stop serving shortly.
+    `restart.lock` is held by a button from its check of `restart.pending()` to its call (a second press must
+    not rebuild the copy the first one made)."""
     import threading
 
     def restart(command: list[str]) -> None:
         if following:
-            return    # a second press while the first is under way
+            return
         following.append(list(command))
         threading.Timer(RESTART_AFTER, server.shutdown).start()
 
+    restart.pending = lambda: bool(following)
+    restart.lock = threading.Lock()
     return restart

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import secrets
 import shutil
 import sqlite3
@@ -26,6 +27,7 @@ BAND = "TỔNG DUYỆT — KHÔNG CÓ GIÁ TRỊ"
 MARK = "TỔNG DUYỆT"
 PID_FILE = "pid"
 REPORT_GLOB = "bao-cao-tong-duyet-*.xlsx"
+REPORT_NAME = re.compile(r"bao-cao-tong-duyet-\d{8}-\d{6}\.xlsx")
 # Copied beside the database: the same sessions stay valid (devices stay logged in), the same printer.
 CARRIED_FILES = (SECRET_KEY_FILE_NAME, "config.toml")
 
@@ -208,13 +210,40 @@ def owner(data_dir: str | Path) -> int | None:
         return None
     if pid == os.getpid():
         return None   # this process served it before it re-executed itself (the admin's button)
+    return pid if _kiosk_alive(pid) else None
+
+
+def _kiosk_alive(pid: int) -> bool:
+    """Whether `pid` is a running kiosk: after a power cut the number may belong to anything else."""
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if Path("/proc/self/cmdline").exists():
+        try:
+            return b"kiosk" in cmdline.read_bytes()
+        except OSError:
+            return False
+    if os.name == "nt":
+        return _windows_alive(pid)
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)   # POSIX without /proc (macOS): signal 0 only asks whether it exists
     except ProcessLookupError:
-        return None
+        return False
     except PermissionError:
-        return pid    # alive, another user's
-    return pid
+        return True
+    return True
+
+
+def _windows_alive(pid: int) -> bool:
+    # os.kill there would send Ctrl+C (signal 0 is CTRL_C_EVENT) or terminate the process: ask the kernel.
+    import ctypes
+    kernel32 = ctypes.windll.kernel32
+    handle = kernel32.OpenProcess(0x1000, False, pid)   # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return False
+    try:
+        code = ctypes.c_ulong()
+        return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def report_of(copy_dir: Path, now: dt.datetime) -> bytes | None:
@@ -242,4 +271,6 @@ def end(data_dir: str | Path, now: dt.datetime) -> Path | None:
 def reports(data_dir: str | Path) -> list[Path]:
     """The kept rehearsal reports, newest first."""
     exports = Path(data_dir) / "exports"
-    return sorted(exports.glob(REPORT_GLOB), reverse=True) if exports.is_dir() else []
+    if not exports.is_dir():
+        return []
+    return sorted((path for path in exports.glob(REPORT_GLOB) if REPORT_NAME.fullmatch(path.name)), reverse=True)

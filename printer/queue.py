@@ -70,7 +70,7 @@ class PrintQueue:
             except Exception:  # noqa: BLE001 - a database hiccup must not kill the printer's worker
                 # No busy retry: the next job (or a person's retry) wakes the worker again.
                 log.exception("print worker")
-            if self._wake.wait(IDLE_EXIT_SECONDS) and not self._stopping:
+            if not self._stopping and self._wake.wait(IDLE_EXIT_SECONDS) and not self._stopping:
                 continue
             with self._lock:
                 if self._wake.is_set() and not self._stopping:

@@ -262,6 +262,7 @@ def test_a_card_printed_at_a_rehearsal_carries_the_band_in_its_footer(both):
         assert answer.status_code == 200
         card = Image.open(io.BytesIO(answer.data)).convert("L")
         if name == "practice":
+            (ROOT / "test-artifacts").mkdir(exist_ok=True)
             card.save(ROOT / "test-artifacts" / "the-moi-tong-duyet.png")
         strip = card.crop((mm(6), card.height - mm(9), card.width - mm(6), card.height - mm(4.5)))
         strips[name] = sum(1 for value in strip.tobytes() if value < 128) / (strip.width * strip.height)

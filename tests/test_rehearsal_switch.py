@@ -21,6 +21,8 @@ from kiosk.simulation.driver import Station, invitation_list
 from .conftest import PINS
 from .live import KioskProcess, free_port
 
+pytestmark = pytest.mark.live
+
 ROOT = Path(__file__).resolve().parent.parent
 GIFT = {"donor_name": "Trần Thị Hoa", "amount_vnd": 200_000, "method": "cash"}
 SWITCH_WITHIN = 60.0
@@ -83,14 +85,18 @@ def test_the_admin_button_rehearses_on_a_copy_and_ending_serves_the_real_event_u
     first, second = (person.code for person in invitation_list(admin)[:2])
     assert _scan(gate, first) == "ok"
     real_receipt = _give(cashier)
-    pid = served.process.pid
 
     flashed = _button(admin, "start", start="14:00")
     assert "Đang chuyển sang tổng duyệt" in flashed
     page = _wait_for(admin, rehearsing=True)
     assert "bắt đầu lúc 14h00" in page and 'id="rehearsal-end"' in page
-    assert served.process.pid == pid and served.process.poll() is None   # the same process, re-executed
+    # The same child process, never restarted from outside: it stopped serving and re-executed itself.
+    assert served.starts == 1 and served.process.poll() is None
     before = _fingerprint(data_dir)
+    # The session survives the switch, but a token from a page of the real event is refused by the rehearsal:
+    # a form left open there cannot write into the copy (nor, afterwards, a rehearsal page into the real one).
+    stale = gate.http.post(served.url + "/api/checkin", json={"code": second}, timeout=10)
+    assert stale.status_code == 400 and stale.json()["error"] == "csrf"
     # The rehearsal: every invitation is valid again, receipts have their own numbers.
     assert _scan(gate, first) == "ok" and _scan(gate, second) == "ok"
     assert _give(cashier) == "TD-0001"
@@ -99,7 +105,7 @@ def test_the_admin_button_rehearses_on_a_copy_and_ending_serves_the_real_event_u
 
     assert "Đang kết thúc tổng duyệt" in _button(admin, "end")
     page = _wait_for(admin, rehearsing=False)
-    assert served.process.pid == pid and served.process.poll() is None
+    assert served.starts == 1 and served.process.poll() is None
     assert not (data_dir / "rehearsal").exists()
     # The real event as it was: one arrival, the first card already used, the second still unused.
     assert gate.call("GET", "/api/stats").json()["present"] == 1
@@ -112,8 +118,12 @@ def test_the_admin_button_rehearses_on_a_copy_and_ending_serves_the_real_event_u
     download = admin.call("GET", f"/admin/rehearsal/reports/{name}")
     assert download.status_code == 200 and download.content[:2] == b"PK"
     assert gate.call("GET", f"/admin/rehearsal/reports/{name}").status_code == 403
-    assert admin.call("GET", "/admin/rehearsal/reports/..%2Fkiosk.sqlite3").status_code == 404
-    assert "Đã kết thúc tổng duyệt" in Path(served.log_path).read_text(encoding="utf-8")
+    assert admin.call("GET", "/admin/rehearsal/reports/bao-cao-tong-duyet-20000101-000000.xlsx").status_code == 404
+    assert admin.call("GET", "/admin/rehearsal/reports/kiosk.sqlite3").status_code == 404
+    log = Path(served.log_path).read_text(encoding="utf-8")
+    stopped, rehearsing, ended = (log.index(text) for text in ("Đã dừng máy chủ", "TỔNG DUYỆT trên bản sao",
+                                                              "Đã kết thúc tổng duyệt"))
+    assert stopped < rehearsing < ended and log.count("Đã dừng máy chủ") == 2, log[-3000:]
 
 
 def test_only_the_admin_with_the_page_token_can_start_a_rehearsal(served):
@@ -147,7 +157,18 @@ def test_a_copy_left_by_a_power_cut_is_removed_and_a_live_rehearsal_is_never_ser
     assert not (data_dir / "rehearsal").exists()
     assert len(rehearsal.reports(data_dir)) == 1
 
-    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    # After a power cut the old number may now be any other program's: that is no rehearsal.
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        rehearsal.claim(rehearsal.prepare(data_dir, url, utcnow()), stranger.pid)
+        cli._clear_stale_rehearsal({"KIOSK_DATA_DIR": str(data_dir)})
+        assert not (data_dir / "rehearsal").exists()
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+    # A live kiosk process (this stand-in says so in its command line, as `python -m kiosk rehearse` does).
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "kiosk", "rehearse"])
     try:
         rehearsal.claim(rehearsal.prepare(data_dir, url, utcnow()), live.pid)
         with pytest.raises(click.ClickException, match=f"Đang tổng duyệt \\(tiến trình {live.pid}\\)"):
@@ -166,21 +187,21 @@ def test_rehearse_simulate_plays_a_morning_and_prints_its_table(tmp_path):
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")},
            "KIOSK_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
     subprocess.run([sys.executable, "-m", "kiosk", "init"], cwd=ROOT, env=env, check=True, capture_output=True)
-    server = subprocess.Popen([sys.executable, "-m", "kiosk", "rehearse", "--host", "127.0.0.1",
-                               "--port", str(free_port()), "--simulate", "--speed", "600", "--invitees", "50",
-                               "--gates", "2", "--screens", "3"],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
+    log_path = tmp_path / "rehearse.log"
+    with open(log_path, "w", encoding="utf-8") as log:
+        server = subprocess.Popen([sys.executable, "-m", "kiosk", "rehearse", "--host", "127.0.0.1",
+                                   "--port", str(free_port()), "--simulate", "--speed", "600", "--invitees", "50",
+                                   "--gates", "2", "--screens", "3"], cwd=ROOT, env=env, stdout=log,
+                                  stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 240
-        for line in server.stdout:
-            lines.append(line)
-            if "Nhấn Ctrl+C để kết thúc tổng duyệt" in line or time.monotonic() > deadline:
-                break
+        deadline = time.monotonic() + 150
+        while "Nhấn Ctrl+C để kết thúc tổng duyệt" not in log_path.read_text(encoding="utf-8"):
+            assert server.poll() is None and time.monotonic() < deadline, log_path.read_text(encoding="utf-8")[-3000:]
+            time.sleep(0.5)
     finally:
         server.send_signal(signal.SIGTERM)
-        rest, _ = server.communicate(timeout=60)
-    output = "".join(lines) + rest
+        server.wait(60)
+    output = log_path.read_text(encoding="utf-8")
     assert "Bắt đầu buổi sáng mô phỏng: tốc độ 600×, 2 cổng, 3 màn hình." in output, output[-3000:]
     # The copy's new PINs are printed with the addresses, for a person to log in beside the simulation.
     pins = re.search(r"Mã PIN các trạm:\n((?:  .*\n){4})", output).group(1)
@@ -189,6 +210,7 @@ def test_rehearse_simulate_plays_a_morning_and_prints_its_table(tmp_path):
     assert "Đã kết thúc tổng duyệt" in output and not (data_dir / "rehearsal").exists()
 
 
+@pytest.mark.browser
 def test_open_stations_and_screens_reload_themselves_into_the_rehearsal_and_back(served, browser):
     from .conftest import browser_login, screenshot
 
@@ -202,8 +224,17 @@ def test_open_stations_and_screens_reload_themselves_into_the_rehearsal_and_back
         assert gate_page.locator("#rehearsal-banner").count() == 0
         assert projector.locator("#rehearsal-mark").count() == 0
 
-        admin = Station(served.url, "admin", PINS["admin"], threading.Event())
-        _button(admin, "start", start="14:00")
+        # The organiser presses the button in a browser: a page waits for the rehearsal, then opens its admin page.
+        organiser = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 800}).new_page()
+        organiser.on("dialog", lambda dialog: dialog.accept())
+        browser_login(organiser, served, "admin", "/admin")
+        organiser.fill("#rehearsal input[name=start]", "14:00")
+        organiser.click("#rehearsal-start")
+        organiser.wait_for_selector("#switching", timeout=15_000)
+        screenshot(organiser, "dang-chuyen-sang-tong-duyet")
+        organiser.wait_for_selector("#rehearsal-banner", timeout=SWITCH_WITHIN * 1000)
+        assert organiser.url.endswith("/admin#rehearsal") and organiser.locator("#rehearsal-end").is_visible()
+        organiser.context.close()
         # Nobody touches the open pages: each reloads when its socket reconnects to the rehearsal.
         gate_page.wait_for_selector("#rehearsal-banner", timeout=SWITCH_WITHIN * 1000)
         projector.wait_for_selector("#rehearsal-mark", timeout=SWITCH_WITHIN * 1000)
@@ -213,10 +244,44 @@ def test_open_stations_and_screens_reload_themselves_into_the_rehearsal_and_back
         screenshot(gate_page, "cong-don-tiep-tong-duyet")
         screenshot(projector, "may-chieu-tong-duyet")
 
-        _button(admin, "end")
+        _button(Station(served.url, "admin", PINS["admin"], threading.Event()), "end")
         gate_page.wait_for_selector("#rehearsal-banner", state="detached", timeout=SWITCH_WITHIN * 1000)
         projector.wait_for_selector("#rehearsal-mark", state="detached", timeout=SWITCH_WITHIN * 1000)
         assert gate_page.url.endswith("/gate")
     finally:
         gate_page.context.close()
         projector.context.close()
+
+
+class _Server:
+    """Stands in for the HTTP server `serve` runs: records that the button asked it to stop."""
+
+    def __init__(self):
+        self.stopped = threading.Event()
+
+    def shutdown(self) -> None:
+        self.stopped.set()
+
+
+def test_a_second_press_while_switching_changes_nothing_and_without_the_cli_the_page_says_what_to_run(app,
+                                                                                                      data_dir):
+    from .conftest import login
+
+    admin = app.test_client()
+    login(admin, "admin")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', admin.get("/admin").get_data(as_text=True)).group(1)
+    answer = admin.post("/admin/rehearsal/start", data={"csrf_token": token}, follow_redirects=True)
+    assert "./run.sh rehearse" in answer.get_data(as_text=True)
+    assert not (data_dir / "rehearsal").exists()
+
+    server, following = _Server(), []
+    app.extensions["kiosk.restart"] = cli._restarter(server, following)
+    admin.post("/admin/rehearsal/start", data={"csrf_token": token, "start": "14:00"})
+    made = (data_dir / "rehearsal" / "kiosk.sqlite3").stat().st_mtime_ns
+    again = admin.post("/admin/rehearsal/start", data={"csrf_token": token, "start": "09:00"}, follow_redirects=True)
+    assert "đang khởi động lại" in again.get_data(as_text=True) and 'id="switching"' in again.get_data(as_text=True)
+    assert (data_dir / "rehearsal" / "kiosk.sqlite3").stat().st_mtime_ns == made
+    assert "T14:00" in rehearsal.info(data_dir / "rehearsal")["programme_start"]
+    # The start time goes along, should `rehearse` have to make the copy again.
+    assert following == [["rehearse", "--prepared", "--start", "14:00"]]
+    assert server.stopped.wait(5)

@@ -62,3 +62,25 @@ def test_the_comparison_catches_a_report_that_differs_from_what_was_acknowledged
     assert not summary.matches and "KHÔNG KHỚP ✗" in summary.table()
     assert {"Khách vãng lai", "Số lượt ủng hộ", "Tổng tiền ủng hộ (đ)"} <= failed
     assert "Khách mời có mặt (báo cáo)" not in failed
+
+
+def test_over_https_the_simulation_trusts_exactly_the_kiosks_own_ca(data_dir):
+    from kiosk.simulation.driver import Screens
+
+    from .conftest import app_config
+    from .live import HttpsServer
+
+    server = HttpsServer(app_config(data_dir))
+    screens = Screens(server.url, 2, verify=str(server.ca))
+    try:
+        screens.start()
+        assert len(screens.clients) == 2 and all(client.connected for client in screens.clients)
+        gate = Station(server.url, "gate", PINS["gate"], threading.Event(), verify=str(server.ca))
+        assert gate.call("GET", "/api/stats").json()["present"] == 0
+        # Without the CA the certificate is refused: the check is real.
+        import socketio
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            socketio.Client().connect(server.url, namespaces=["/display"], transports=["websocket"], wait_timeout=5)
+    finally:
+        screens.stop()
+        server.stop()

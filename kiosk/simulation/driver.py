@@ -34,7 +34,9 @@ class Station:
     def __init__(self, base_url: str, role: str, pin: str, stop: threading.Event, *, verify: bool | str = True):
         self.base, self.role, self.pin, self.stop = base_url.rstrip("/"), role, pin, stop
         self.http = requests.Session()
-        self.http.verify = verify    # over HTTPS: the kiosk's own CA certificate file
+        # Over HTTPS, the kiosk's own CA file; given with every request, since a session's own `verify`
+        # loses to REQUESTS_CA_BUNDLE in the environment (requests issue 3829).
+        self.verify = verify
         self.retries = 0
         self.login()
 
@@ -54,7 +56,7 @@ class Station:
         while True:
             try:
                 answer = self.http.request(method, self.base + path, json=body, timeout=REQUEST_TIMEOUT,
-                                           allow_redirects=False, **kwargs)
+                                           allow_redirects=False, verify=self.verify, **kwargs)
                 if answer.status_code < 500:
                     if relogin and answer.status_code in (400, 401) and _error(answer) in ("login_required", "csrf"):
                         self.login()   # a lost session (a restored database): log in again, then resend
@@ -142,8 +144,11 @@ class Screens:
         self.clients: list[socketio.Client] = []
 
     def _one(self, number: int) -> None:
+        # engine.io takes a CA file only from a session's `verify` (its ssl_verify is on or off).
+        http = requests.Session()
+        http.verify = self.verify
         client = socketio.Client(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1.0,
-                                 logger=_QUIET, engineio_logger=_QUIET, ssl_verify=self.verify)
+                                 logger=_QUIET, engineio_logger=_QUIET, http_session=http)
         key = secrets.token_hex(16)
         view = "projector" if number % 2 == 0 else "lobby"
         connected = {"n": 0}
