@@ -5,7 +5,6 @@ import datetime as dt
 import random
 import threading
 import time
-from collections import Counter
 from zoneinfo import ZoneInfo
 
 from . import plan as plans

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import requests
 import socketio
 
-from .plan import Action, Invitee, Plan
+from .plan import Action, Invitee
 
 RETRY_FOR = 180.0        # real seconds an unacknowledged request keeps being retried before the run gives up
 REQUEST_TIMEOUT = 10.0
