@@ -67,7 +67,8 @@ def perform(app: Flask, action: str, body: dict, actor: str, address: str) -> di
                 event, agenda, show = push.load(session)
                 changed = _apply(action, show, agenda, body, now)
                 if changed is not show:
-                    show_queries.write_show(session, event.id, show_model.to_record(changed), now)
+                    if not show_queries.write_show(session, event.id, show_model.to_record(changed), now, show.rev):
+                        raise ShowError("stale_index")
                     show_queries.log_action(session, actor, f"show.{action}", _detail(show, changed, body, address),
                                             now)
         except ShowError as refusal:
@@ -129,7 +130,8 @@ def edit_programme(app: Flask, op: str, body: dict, actor: str, address: str, it
                     agenda = event_queries.agenda_items(session, event.id)
                     changed = show_model.reconcile(show, [item.id for item in agenda], now)
             if changed is not show:
-                show_queries.write_show(session, event.id, show_model.to_record(changed), now)
+                if not show_queries.write_show(session, event.id, show_model.to_record(changed), now, show.rev):
+                    raise ShowError("stale_index")
                 show_queries.log_action(session, actor, f"programme.{op}", detail, now)
         if changed is not show:
             push.broadcast_state(app)

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from checkin.codes import new_code
 
@@ -43,7 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, static_folder=str(PROJECT_ROOT / "static"), static_url_path="/static")
     app.config.update(cfg)
     app.config.update(
-        SECRET_KEY=load_or_create_secret_key(data_dir),
+        SECRET_KEY=cfg.get("KIOSK_SECRET_KEY") or load_or_create_secret_key(data_dir),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="kiosk_session",
@@ -71,6 +72,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     socketio = make_socketio(app)
     app.extensions["kiosk.socketio"] = socketio
+    if cfg.get("KIOSK_BEHIND_PROXY"):
+        # Outside Socket.IO's middleware, so screens' and stations' addresses are the devices' too.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
 
     from . import admin_views, rehearsal_views, views  # noqa: F401  (they add the organiser's routes to views.bp)
     from checkin import bp as checkin_bp
@@ -94,7 +98,8 @@ def create_app(config: dict | None = None) -> Flask:
 def initialise(db: Database, cfg: dict, event_file: str | Path | None = None) -> dict[str, str]:
     """Load the default (or given) event into an empty database and give every role a PIN."""
     now = utcnow()
-    with db.write() as session:
+    # Under the setup lock: two processes starting on an empty database load the event once, not twice.
+    with db.setup_lock(), db.write() as session:
         if event_queries.event_count(session) == 0:
             path = Path(event_file) if event_file else DEFAULT_EVENT_FILE
             spec = read_event_file(path)

@@ -20,6 +20,13 @@ DEFAULTS: dict[str, object] = {
     "KIOSK_PRINTER_CUTTER": True,
     "KIOSK_TLS": False,
     "DATABASE_URL": None,
+    # redis://HOST:PORT/N: Socket.IO pushes reach the screens of every kiosk process on the same database.
+    "KIOSK_MESSAGE_QUEUE": None,
+    # The session secret shared by several processes (each with its own data folder); default: a file there.
+    "KIOSK_SECRET_KEY": None,
+    # 1 behind a reverse proxy on this machine (deploy/nginx-kiosk.conf): the device's address is taken from
+    # the proxy's X-Forwarded-For (logs, login throttle). Only with KIOSK_HOST=127.0.0.1, or anyone could forge it.
+    "KIOSK_BEHIND_PROXY": False,
     # The address printed in receipt QR codes; default: the laptop's LAN address and PORT.
     "KIOSK_PUBLIC_URL": None,
     "KIOSK_BACKUP_MINUTES": 5,
@@ -28,7 +35,7 @@ DEFAULTS: dict[str, object] = {
 }
 
 _INTS = {"PORT", "KIOSK_PAPER_DOTS", "KIOSK_BACKUP_MINUTES", "KIOSK_BACKUP_KEEP"}
-_BOOLS = {"KIOSK_TLS", "KIOSK_PRINTER_CUTTER"}
+_BOOLS = {"KIOSK_TLS", "KIOSK_PRINTER_CUTTER", "KIOSK_BEHIND_PROXY"}
 CONFIG_FILE_NAME = "config.toml"
 SECRET_KEY_FILE_NAME = "secret_key"
 
@@ -85,6 +92,12 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
     config["KIOSK_DATA_DIR"] = str(data_dir)
     if not config.get("DATABASE_URL"):
         config["DATABASE_URL"] = f"sqlite:///{data_dir / 'kiosk.sqlite3'}"
+    queue_url = config.get("KIOSK_MESSAGE_QUEUE")
+    if queue_url and not str(queue_url).startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("KIOSK_MESSAGE_QUEUE phải là địa chỉ Redis (redis://máy:6379/0).")
+    if config.get("KIOSK_SECRET_KEY") is not None and len(str(config["KIOSK_SECRET_KEY"])) < 32:
+        raise ConfigError("KIOSK_SECRET_KEY phải dài ít nhất 32 ký tự (ví dụ: python3 -c "
+                          "'import secrets; print(secrets.token_hex(32))').")
     if config["KIOSK_PAPER_DOTS"] % 8:
         raise ConfigError("KIOSK_PAPER_DOTS phải chia hết cho 8 (384, 512 hoặc 576).")
     for role in ROLES:

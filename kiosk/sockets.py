@@ -27,8 +27,13 @@ class _BoundedWebSocket(SimpleWebSocketWSGI):
 
 def make_socketio(app: Flask) -> SocketIO:
     """Flask-SocketIO bound to the app: threading mode (no eventlet), pings every 10 s, small messages."""
+    queue: dict = {}
+    if app.config.get("KIOSK_MESSAGE_QUEUE"):
+        # Every process on one database shares one channel, named after the database's own instance id:
+        # another event (or a rehearsal copy) on the same Redis never hears these pushes.
+        queue = {"message_queue": app.config["KIOSK_MESSAGE_QUEUE"], "channel": f"kiosk-{app.config['KIOSK_MODE']}"}
     socketio = SocketIO(app, async_mode="threading", ping_interval=10, ping_timeout=10, json=app.json,
-                        logger=False, engineio_logger=False, max_http_buffer_size=MAX_MESSAGE)
+                        logger=False, engineio_logger=False, max_http_buffer_size=MAX_MESSAGE, **queue)
     eio = socketio.server.eio
     # A copy: the driver's table is shared by every server in the process.
     eio._async = {**eio._async, "websocket": _BoundedWebSocket}

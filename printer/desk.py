@@ -115,7 +115,7 @@ def record(db, settings: PrintSettings, data: ledger.DonationInput, role: str, n
 
     Returns (donation dict, job dict, created); a repeated request_id returns the first save unchanged.
     """
-    with db.write() as session:
+    def work(session):
         existing = store.by_request_id(session, data.request_id)
         if existing is not None:
             event = store.event_of(session, existing)
@@ -129,6 +129,10 @@ def record(db, settings: PrintSettings, data: ledger.DonationInput, role: str, n
         donation = store.add_donation(session, event.id, seq, receipt_no, data, role, text, now)
         job = store.add_job(session, "receipt", settings.target.name, settings.paper_dots, now, donation)
         return ledger.describe(donation, event.timezone), describe_job(job, settings, receipt_no), True
+
+    # A save retried on another process while the first was committing meets its request_id: the
+    # second run reads the first save (and its number) instead of failing.
+    return db.write_or_replay(work)
 
 
 def void(db, receipt_no: str, reason, actor: str, now: dt.datetime) -> dict:

@@ -1,7 +1,11 @@
 """The print queue: jobs persist in print_job; one worker thread per printer sends them one at a time."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import os
+import secrets
+import socket
 import threading
 import time
 from typing import Callable
@@ -14,14 +18,27 @@ from . import device
 log = logging.getLogger(__name__)
 
 IDLE_EXIT_SECONDS = 30.0  # an idle worker ends; the next job starts a new one (no idle threads pile up)
+# Several processes on PostgreSQL: the printer's owner looks for jobs other processes queued this often,
+# and the others try this often to take the printer over from an owner that died.
+POLL_SECONDS = 0.25
+TAKEOVER_SECONDS = 2.0
+# A job printing longer than this was cut off by a process that died (a receipt takes seconds; the device
+# gives up after its own timeout, well under this).
+LEASE = dt.timedelta(seconds=60)
 INTERRUPTED = ("Máy chủ dừng khi đang in lệnh này. Kiểm tra biên nhận: nếu chưa in, bấm “Thử in lại”.")
+ORPHANED = ("Lệnh in này chờ một máy in khác, không còn nối với máy chủ. Bấm “Thử in lại” để in bằng máy in "
+            "hiện tại.")
 
 # (read session, job) -> (1-bit image, preview file name)
 Renderer = Callable[[object, object], tuple[object, str]]
 
 
 class PrintQueue:
-    """Owns the printer: claims queued jobs, renders, sends, records done/failed. Never resends by itself."""
+    """Owns the printer: claims queued jobs, renders, sends, records done/failed. Never resends by itself.
+
+    With several processes on one database, one of them owns each printer at a time (a lock in the
+    database, freed when its process dies); the others leave its jobs alone until they can take it over.
+    """
 
     def __init__(self, db, target: device.Target, *, cutter: bool, receipts_dir, render: Renderer,
                  clock: Callable = utcnow):
@@ -31,6 +48,7 @@ class PrintQueue:
         self.receipts_dir = receipts_dir
         self.render = render
         self.clock = clock
+        self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
         self.state = {"state": "unknown", "message": "Chưa in lần nào từ khi khởi động.", "checked_at": None}
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -39,17 +57,23 @@ class PrintQueue:
         # Printing and status probes never talk to the device at the same time.
         self._device_lock = threading.Lock()
         self._stopping = False
+        self._held = None  # the printer's ownership lock, once this process has it
+        self._shared = not db.is_sqlite  # other processes may serve the same database
 
     def start(self) -> None:
         """After a (re)start: jobs cut off mid-print become failed; queued jobs are picked up."""
+        if self._shared:
+            self.kick()  # the worker takes the printer when it can, and recovers only expired leases
+            return
+        now = self.clock()
         with self.db.write() as session:
-            interrupted, moved = store.recover_after_restart(session, self.target.name, self.clock(),
-                                                             "interrupted", INTERRUPTED)
+            interrupted = store.recover_interrupted(session, None, now, "interrupted", INTERRUPTED)
+            orphaned = store.fail_orphans(session, self.target.name, now, "printer_changed", ORPHANED)
             pending = store.has_queued(session, self.target.name)
         if interrupted:
             log.warning("%d print job(s) were interrupted by a restart; marked failed", interrupted)
-        if moved:
-            log.info("%d queued print job(s) moved to %s", moved, self.target.name)
+        if orphaned:
+            log.warning("%d print job(s) waited for another printer; marked failed for a person to retry", orphaned)
         if pending:
             self.kick()
 
@@ -61,21 +85,47 @@ class PrintQueue:
                 self._thread = threading.Thread(target=self._run, name=f"print-{self.target.kind}", daemon=True)
                 self._thread.start()
 
+    def owns_printer(self) -> bool:
+        """Whether this process drives the printer now (taking it over when nobody holds it)."""
+        if self._held is not None and self._held.still_held():
+            return True
+        self._held = self.db.try_hold(f"printer:{self.target.name}")
+        if self._held is None:
+            return False
+        if self._shared:
+            # Just became the owner: the previous owner's job cut off mid-print waits for a person.
+            with self.db.write() as session:
+                cut = store.recover_interrupted(session, self.target.name, self.clock(), "interrupted", INTERRUPTED)
+            if cut:
+                log.warning("%d print job(s) of a stopped process were interrupted; marked failed", cut)
+        return True
+
     def _run(self) -> None:
         while True:
             self._wake.clear()
+            owner = False
             try:
-                while self.process_next():
+                owner = self.owns_printer()
+                while owner and self.process_next():
                     pass
             except Exception:  # noqa: BLE001 - a database hiccup must not kill the printer's worker
                 # No busy retry: the next job (or a person's retry) wakes the worker again.
                 log.exception("print worker")
+            if self._shared and self.db.closed:
+                self._stopping = True  # the app was shut down (tests, restart): stop polling its database
+            if self._shared and not self._stopping:
+                # Jobs arrive from other processes too: the owner polls, the others wait to take over.
+                self._wake.wait(POLL_SECONDS if owner else TAKEOVER_SECONDS)
+                continue
             if not self._stopping and self._wake.wait(IDLE_EXIT_SECONDS) and not self._stopping:
                 continue
             with self._lock:
                 if self._wake.is_set() and not self._stopping:
                     continue
                 self._thread = None
+                if self._stopping and self._held is not None:
+                    self._held.release()
+                    self._held = None
                 return
 
     def stop(self, timeout: float) -> bool:
@@ -85,27 +135,36 @@ class PrintQueue:
         self._wake.set()
         with self._lock:
             thread = self._thread
+        finished = True
         if thread is not None:
             thread.join(timeout)
-            return not thread.is_alive()
-        return True
+            finished = not thread.is_alive()
+        if finished and self._held is not None:
+            self._held.release()  # another process may take the printer over at once
+            self._held = None
+        return finished
 
     def process_next(self) -> bool:
         """Print the oldest queued job of this printer; False when there was none (or the server stops)."""
         if self._stopping:
             return False
-        with self.db.read() as session:
-            job_id = store.next_queued(session, self.target.name)
+        with self.db.write() as session:
+            job_id = store.claim_next(session, self.target.name, self.owner, self.clock(), LEASE)
         if job_id is None:
             return False
-        self.process(job_id)
+        self._print(job_id)
         return True
 
     def process(self, job_id: int) -> None:
         """Claim one job (queued -> printing, atomically), print it, record the outcome."""
+        now = self.clock()
         with self.db.write() as session:
-            if not store.claim(session, job_id, self.clock()):
+            if not store.claim(session, job_id, now, self.owner, now + LEASE):
                 return
+        self._print(job_id)
+
+    def _print(self, job_id: int) -> None:
+        """Render and send a job this worker claimed, then record done or failed."""
         error: device.PrinterError | None = None
         warning = None
         try:

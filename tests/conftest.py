@@ -15,11 +15,70 @@ PINS = {"admin": "111111", "gate": "222222", "mc": "333333", "cashier": "444444"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--database", choices=("sqlite", "postgresql"),
+                     default=os.environ.get("KIOSK_TEST_DATABASE", "sqlite"),
+                     help="the engine every test app runs on (./run.sh test runs the suite on both)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: inspects SQLite itself (its file, pragmas, plans); "
+                                       "skipped on the PostgreSQL run, where a counterpart covers it")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--database") != "postgresql":
+        return
+    skip = pytest.mark.skip(reason="kiểm thử riêng cho SQLite (tệp, pragma, kế hoạch truy vấn)")
+    for item in items:
+        if "sqlite_only" in item.keywords:
+            item.add_marker(skip)
+
+
+class FolderDatabases:
+    """On the PostgreSQL run: one fresh database per data folder, as SQLite gives one file per folder."""
+
+    def __init__(self, server):
+        self.server = server
+        self.urls: dict[Path, str] = {}
+
+    def url_for(self, data_dir: Path | str) -> str:
+        key = Path(data_dir).resolve()
+        if key not in self.urls:
+            self.urls[key] = self.server.new_database()
+        return self.urls[key]
+
+    def drop_all(self) -> None:
+        for url in self.urls.values():
+            self.server.drop_database(url)
+        self.urls.clear()
+
+
+_folder_databases: FolderDatabases | None = None
+
+
+@pytest.fixture(autouse=True)
+def _database_engine(request, tmp_path, monkeypatch):
+    """On `--database postgresql` every app, CLI call and `kiosk serve` child of the test runs on PostgreSQL."""
+    global _folder_databases
+    if request.config.getoption("--database") != "postgresql" or "sqlite_only" in request.keywords:
+        yield
+        return
+    _folder_databases = FolderDatabases(request.getfixturevalue("postgres"))
+    # The environment reaches the CLI and child processes; their default folder is the test's `data`.
+    monkeypatch.setenv("DATABASE_URL", _folder_databases.url_for(tmp_path / "data"))
+    yield
+    _folder_databases.drop_all()
+    _folder_databases = None
+
+
 def app_config(data_dir: Path, **extra) -> dict:
-    """Config for a test app: its own data folder and known PINs."""
+    """Config for a test app: its own data folder and known PINs (and its own database on PostgreSQL)."""
     config = {"KIOSK_DATA_DIR": str(data_dir), "TESTING": True}
     config.update({f"KIOSK_PIN_{role.upper()}": pin for role, pin in PINS.items()})
     config.update(extra)
+    if _folder_databases is not None:
+        config.setdefault("DATABASE_URL", _folder_databases.url_for(data_dir))
     return config
 
 

@@ -12,6 +12,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 from .live import free_port
@@ -42,6 +43,7 @@ class PrivatePostgres:
             os.chown(self.folder, owner.pw_uid, owner.pw_gid)
         self.data = self.folder / "data"
         self._databases = 0
+        self._lock = threading.RLock()
 
     def _run(self, *args: str) -> subprocess.CompletedProcess:
         command = [str(self.bin / args[0]), *args[1:]]
@@ -56,12 +58,24 @@ class PrivatePostgres:
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.folder / "server.log"), "-w", "start")
         return self
 
+    def _admin(self, statement: str) -> None:
+        """Run one statement outside a transaction on the maintenance database (CREATE/DROP DATABASE)."""
+        import psycopg
+        with self._lock, psycopg.connect(f"host=127.0.0.1 port={self.port} user=kiosk dbname=postgres",
+                                         autocommit=True) as conn:
+            conn.execute(statement)
+
     def new_database(self) -> str:
         """A fresh, empty database; its SQLAlchemy URL."""
-        self._databases += 1
-        name = f"kiosk_{self._databases}"
-        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "kiosk", name)
+        with self._lock:
+            self._databases += 1
+            name = f"kiosk_{self._databases}"
+        self._admin(f"CREATE DATABASE {name}")
         return f"postgresql+psycopg://kiosk@127.0.0.1:{self.port}/{name}"
+
+    def drop_database(self, url: str) -> None:
+        """Drop a database made by new_database, closing whatever still holds it (a test's leftovers)."""
+        self._admin(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
 
     def stop(self) -> None:
         try:

@@ -82,7 +82,7 @@ def _run_programme_today(app, minutes_late: int) -> None:
             planned = item.planned_start.astimezone(zone)
             on_today = dt.datetime.combine(today, planned.time(), tzinfo=zone)
             show = sm.next_item(show, ids, on_today + dt.timedelta(minutes=minutes_late))
-        show_queries.write_show(session, event.id, sm.to_record(show), utcnow())
+        show_queries.write_show(session, event.id, sm.to_record(show), utcnow(), _show.rev)
     push.broadcast_state(app)
 
 

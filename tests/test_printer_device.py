@@ -203,7 +203,7 @@ def test_printer_check_reports_paper_out_without_printing(make_app, fake):
 
 def test_a_job_cut_off_by_a_restart_is_failed_not_resent_and_queued_jobs_are_printed(make_app, fake, tmp_path):
     printer = fake()
-    first = make_app(FakePrinter.refused_url())
+    first = make_app(printer.url())
     db = first.extensions["kiosk.db"]
     client = cashier(first)
     save_and_wait(first, client)
@@ -212,8 +212,9 @@ def test_a_job_cut_off_by_a_restart_is_failed_not_resent_and_queued_jobs_are_pri
         one, two = store.jobs_for(session, 1)[0], store.jobs_for(session, 2)[0]
         one.status, two.status = "printing", "queued"  # as if the power went mid-print / before printing
     db.dispose()
+    printed_before = len([c for c in printer.connections if c.rasters()])
 
-    restarted = make_app(printer.url())  # same data folder, now with a printer
+    restarted = make_app(printer.url())  # same data folder, same printer
     restarted.extensions["printer.queue"].wait(two.id, 30)
     client = cashier(restarted)
     job_one = client.get(f"/api/print-jobs/{one.id}").get_json()
@@ -222,7 +223,29 @@ def test_a_job_cut_off_by_a_restart_is_failed_not_resent_and_queued_jobs_are_pri
     assert "Máy chủ dừng khi đang in" in job_one["message"]
     assert job_two["status"] == "done"
     printed = [raster_image(c.rasters()) for c in printer.connections if c.rasters()]
-    assert len(printed) == 1  # only the queued one: the interrupted receipt waits for a person
+    assert len(printed) == printed_before + 1  # only the queued one: the interrupted receipt waits for a person
+
+
+def test_jobs_queued_for_another_printer_wait_for_a_person_and_are_never_sent_elsewhere(make_app, fake):
+    printer = fake()
+    first = make_app(FakePrinter.refused_url())
+    db = first.extensions["kiosk.db"]
+    save_and_wait(first, cashier(first))
+    with db.write() as session:
+        job = store.jobs_for(session, 1)[0]
+        job.status = "queued"  # saved while the old printer was unplugged, then the laptop restarted
+    db.dispose()
+
+    restarted = make_app(printer.url())  # the clerk plugged in another printer
+    client = cashier(restarted)
+    waiting = client.get(f"/api/print-jobs/{job.id}").get_json()
+    assert waiting["status"] == "failed" and waiting["error"] == "printer_changed"
+    assert "máy in khác" in waiting["message"] and waiting["retryable"]
+    assert not any(c.rasters() for c in printer.connections)  # not re-targeted by itself
+    retried = client.post(f"/api/print-jobs/{job.id}/retry")
+    assert retried.status_code == 200, retried.get_json()
+    assert restarted.extensions["printer.queue"].wait(job.id, 30) == "done"
+    assert len([c for c in printer.connections if c.rasters()]) == 1
 
 
 def test_two_workers_never_print_the_same_job(make_app, fake):

@@ -50,6 +50,7 @@ def test_in_memory_sqlite_is_refused():
         Database("sqlite://")
 
 
+@pytest.mark.sqlite_only
 def test_a_version_1_database_gains_group_kinds(data_dir):
     """A data folder from before group kinds: the upgrade adds the column and names the default groups."""
     import sqlite3
@@ -67,7 +68,7 @@ def test_a_version_1_database_gains_group_kinds(data_dir):
     again = create_app(app_config(data_dir))
     try:
         db = again.extensions["kiosk.db"]
-        assert schema_version(db) == SCHEMA_VERSION == 4
+        assert schema_version(db) == SCHEMA_VERSION == 5
         with db.read() as session:
             kinds = dict(session.execute(text("SELECT key, kind FROM invitee_group")).all())
         assert kinds["giao-vien-thcs-phu-thong"] == "staff" and kinds["hoc-sinh-thcs-phu-thong"] == "students"
@@ -89,6 +90,7 @@ def test_the_committer_survives_a_failing_write(app):
     committer.stop()
 
 
+@pytest.mark.sqlite_only
 def test_a_version_3_database_gains_admission_sources_and_the_gate_copy_triggers(data_dir):
     """A data folder from before offline gates: the upgrade adds the columns, and the triggers start
     noting every change to what the gates' local copies hold."""
@@ -112,7 +114,7 @@ def test_a_version_3_database_gains_admission_sources_and_the_gate_copy_triggers
     again = create_app(app_config(data_dir))
     try:
         db = again.extensions["kiosk.db"]
-        assert schema_version(db) == SCHEMA_VERSION == 4
+        assert schema_version(db) == SCHEMA_VERSION == 5
         with db.write() as session:
             before = session.execute(text("SELECT count(*) FROM gate_change")).scalar()
             session.execute(text("UPDATE invitee SET checked_in_source = 'paper' WHERE id = "
@@ -121,4 +123,41 @@ def test_a_version_3_database_gains_admission_sources_and_the_gate_copy_triggers
         with db.read() as session:
             assert session.execute(text("SELECT count(*) FROM gate_change")).scalar() == before + 1
     finally:
+        again.extensions["kiosk.db"].dispose()
+
+
+@pytest.mark.sqlite_only
+def test_a_version_4_database_gains_print_leases_and_numbers_on_from_its_last_receipt(data_dir):
+    """A data folder from before several processes: print jobs gain owner and lease, and the receipt counter
+    starts after the gifts already recorded (no number given twice)."""
+    import sqlite3
+
+    from kiosk import create_app
+
+    from .conftest import app_config, login
+    first = create_app(app_config(data_dir))
+    client = first.test_client()
+    login(client, "cashier")
+    gift = {"donor_name": "Nguyễn Văn An", "amount_vnd": 500_000, "request_id": "v4-upgrade-gift-1"}
+    assert client.post("/api/donations", json=gift).get_json()["receipt_no"].endswith("0001")
+    first.extensions["printer.queue"].stop(10)
+    first.extensions["kiosk.db"].dispose()
+    conn = sqlite3.connect(data_dir / "kiosk.sqlite3")                       # as version 4 created it
+    conn.execute("DROP TABLE receipt_counter")
+    conn.execute("ALTER TABLE print_job DROP COLUMN owner")
+    conn.execute("ALTER TABLE print_job DROP COLUMN lease_until")
+    conn.execute("UPDATE kiosk_meta SET value = '4' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    again = create_app(app_config(data_dir))
+    try:
+        assert schema_version(again.extensions["kiosk.db"]) == SCHEMA_VERSION == 5
+        client = again.test_client()
+        login(client, "cashier")
+        second = client.post("/api/donations", json={**gift, "request_id": "v4-upgrade-gift-2"}).get_json()
+        assert second["receipt_no"].endswith("0002")
+        with again.extensions["kiosk.db"].read() as session:
+            assert session.execute(text("SELECT owner, lease_until FROM print_job")).all()
+    finally:
+        again.extensions["printer.queue"].stop(10)
         again.extensions["kiosk.db"].dispose()

@@ -127,12 +127,16 @@ def add_walk_in(session: Session, event_id: int, group_id: int, fields: dict, no
 
 
 def undo_admission(session: Session, invitee_id: int) -> dt.datetime | None:
-    """Clear an arrival (the log keeps both entries); return the arrival time that was undone."""
+    """Clear an arrival (the log keeps both entries); return the arrival time that was undone, or None when
+    there was none, or another undo (on any process) cleared it first."""
     was = session.scalar(select(Invitee.checked_in_at).where(Invitee.id == invitee_id))
-    if was is not None:
-        session.execute(update(Invitee).where(Invitee.id == invitee_id)
-                        .values(checked_in_at=None, checked_in_gate=None, checked_in_source=None))
-    return was
+    if was is None:
+        return None
+    # Conditional on the arrival read above: of two simultaneous undos the second matches no row.
+    cleared = session.execute(update(Invitee).where(Invitee.id == invitee_id, Invitee.checked_in_at == was)
+                              .values(checked_in_at=None, checked_in_gate=None, checked_in_source=None)
+                              .execution_options(synchronize_session=False))
+    return was if cleared.rowcount == 1 else None
 
 
 def walk_in_groups(session: Session, event_id: int) -> list[tuple[str, str]]:

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .schema import AuditLog, Donation, Event, Meta, PrintJob
+from .schema import AuditLog, Donation, Event, Meta, PrintJob, ReceiptCounter
 
 PENDING = ("queued", "printing")
 # kiosk_meta key (+ receipt prefix) of the highest receipt number printed before a restore: numbers the
@@ -15,12 +16,31 @@ RECEIPT_FLOOR = "receipt_floor:"
 
 def next_seq(session: Session, event_id: int) -> int:
     """The next receipt sequence number; call inside the write transaction that inserts it."""
-    # Lock the event row (PostgreSQL); on SQLite the BEGIN IMMEDIATE of db.write() already serialises
-    # writers, so max + 1 cannot be taken twice and a rolled-back insert leaves no gap.
-    prefix = session.scalar(select(Event.receipt_prefix).where(Event.id == event_id).with_for_update())
-    current = session.scalar(select(func.max(Donation.seq)).where(Donation.event_id == event_id))
-    floor = session.scalar(select(Meta.value).where(Meta.key == RECEIPT_FLOOR + prefix))
-    return max(current or 0, int(floor or 0)) + 1
+    # The counter row is locked until this transaction ends, so two desks (on any process) take turns, and
+    # a rolled-back gift takes its number back with it: gapless. Not the event row: every gate scan's
+    # foreign key takes a share lock on that one, and locking it stalled the gate for seconds.
+    taken = session.execute(update(ReceiptCounter).where(ReceiptCounter.event_id == event_id)
+                            .values(last=ReceiptCounter.last + 1).returning(ReceiptCounter.last)).scalar()
+    if taken is None:
+        taken = _start_counter(session, event_id)
+    prefix = session.scalar(select(Event.receipt_prefix).where(Event.id == event_id))
+    floor = int(session.scalar(select(Meta.value).where(Meta.key == RECEIPT_FLOOR + prefix)) or 0)
+    if taken <= floor:  # numbers printed before a restore are never given out again
+        taken = floor + 1
+        session.execute(update(ReceiptCounter).where(ReceiptCounter.event_id == event_id).values(last=taken))
+    return taken
+
+
+def _start_counter(session: Session, event_id: int) -> int:
+    """The event's first number: the counter row is created after the gifts already recorded."""
+    current = session.scalar(select(func.max(Donation.seq)).where(Donation.event_id == event_id)) or 0
+    try:
+        with session.begin_nested():
+            session.execute(insert(ReceiptCounter).values(event_id=event_id, last=current + 1))
+        return current + 1
+    except IntegrityError:  # another desk created it first (it waited for that one to commit): take the next
+        return session.execute(update(ReceiptCounter).where(ReceiptCounter.event_id == event_id)
+                               .values(last=ReceiptCounter.last + 1).returning(ReceiptCounter.last)).scalar_one()
 
 
 def by_request_id(session: Session, request_id: str | None) -> Donation | None:
@@ -187,12 +207,24 @@ def next_queued(session: Session, printer: str) -> int | None:
                           .order_by(PrintJob.id).limit(1))
 
 
-def claim(session: Session, job_id: int, now: dt.datetime) -> bool:
+def claim_next(session: Session, printer: str, owner: str, now: dt.datetime, lease: dt.timedelta) -> int | None:
+    """Take the oldest queued job of this printer (queued -> printing, owned, leased); None when none waits."""
+    # SKIP LOCKED (PostgreSQL; SQLite has one writer anyway): a job another process is claiming right now is
+    # passed over, never waited for nor taken twice.
+    job_id = session.scalar(select(PrintJob.id).where(PrintJob.status == "queued", PrintJob.printer == printer)
+                            .order_by(PrintJob.id).limit(1).with_for_update(skip_locked=True))
+    if job_id is None or not claim(session, job_id, now, owner, now + lease):
+        return None
+    return job_id
+
+
+def claim(session: Session, job_id: int, now: dt.datetime, owner: str | None = None,
+          lease_until: dt.datetime | None = None) -> bool:
     """Move a job from queued to printing; False when someone else did (or it was cancelled)."""
     return session.execute(
         update(PrintJob).where(PrintJob.id == job_id, PrintJob.status == "queued")
         .values(status="printing", attempts=PrintJob.attempts + 1, started_at=now, updated_at=now,
-                error=None, error_code=None, warning=None)).rowcount == 1
+                error=None, error_code=None, warning=None, owner=owner, lease_until=lease_until)).rowcount == 1
 
 
 def finish(session: Session, job_id: int, now: dt.datetime, error_code: str | None = None,
@@ -200,7 +232,7 @@ def finish(session: Session, job_id: int, now: dt.datetime, error_code: str | No
     """Record how a printing job ended: done, or failed with a Vietnamese message."""
     session.execute(update(PrintJob).where(PrintJob.id == job_id, PrintJob.status == "printing").values(
         status="failed" if error_code else "done", error_code=error_code, error=error, warning=warning,
-        finished_at=now, updated_at=now))
+        finished_at=now, updated_at=now, lease_until=None))
 
 
 def retry(session: Session, job_id: int, actor: str, now: dt.datetime) -> bool:
@@ -212,14 +244,23 @@ def retry(session: Session, job_id: int, actor: str, now: dt.datetime) -> bool:
     return changed
 
 
-def recover_after_restart(session: Session, printer: str, now: dt.datetime, error_code: str,
-                          error: str) -> tuple[int, int]:
-    """At start: jobs caught mid-print become failed (never resent blindly); queued ones move to `printer`."""
-    interrupted = session.execute(update(PrintJob).where(PrintJob.status == "printing").values(
-        status="failed", error_code=error_code, error=error, finished_at=now, updated_at=now)).rowcount
-    moved = session.execute(update(PrintJob).where(PrintJob.status == "queued", PrintJob.printer != printer)
-                            .values(printer=printer, updated_at=now)).rowcount
-    return interrupted, moved
+def recover_interrupted(session: Session, printer: str | None, now: dt.datetime, error_code: str, error: str) -> int:
+    """Jobs cut off mid-print become failed (never resent blindly): this printer's whose lease ran out (their
+    process died), or with printer None every printing job (one process only: none can still be printing)."""
+    query = update(PrintJob).where(PrintJob.status == "printing")
+    if printer is not None:
+        query = query.where(PrintJob.printer == printer,
+                            PrintJob.lease_until.is_(None) | (PrintJob.lease_until < now))
+    return session.execute(query.values(status="failed", error_code=error_code, error=error, finished_at=now,
+                                        updated_at=now, lease_until=None)).rowcount
+
+
+def fail_orphans(session: Session, printer: str, now: dt.datetime, error_code: str, error: str) -> int:
+    """One process only (SQLite): jobs queued for a printer this server no longer drives become failed, so
+    the desk offers them to a person ("Thử in lại" prints them here); never sent elsewhere by themselves."""
+    return session.execute(update(PrintJob).where(PrintJob.status == "queued", PrintJob.printer != printer)
+                           .values(status="failed", error_code=error_code, error=error, finished_at=now,
+                                   updated_at=now, lease_until=None)).rowcount
 
 
 def has_queued(session: Session, printer: str) -> bool:

@@ -8,12 +8,17 @@ from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import private_file
 from .group_commit import GroupCommitter
 
 T = TypeVar("T")
+# pg_advisory_lock key of schema creation and first-run set-up ("kiosk" in ASCII, as a number).
+SETUP_LOCK_KEY = 0x6B696F736B
+# First half of the two-number advisory locks of Database.try_hold (the second: a hash of the name).
+OWNER_LOCK_NAMESPACE = 0x6B696F
 
 
 def utcnow() -> dt.datetime:
@@ -46,6 +51,34 @@ def _tune_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+class HeldLock:
+    """A lock taken by Database.try_hold: `still_held()` checks its connection, `release()` lets it go."""
+
+    def __init__(self, conn):
+        self._conn = conn
+
+    def still_held(self) -> bool:
+        if self._conn is None:
+            return True
+        try:
+            self._conn.exec_driver_sql("SELECT 1")
+            self._conn.commit()
+            return True
+        except Exception:  # noqa: BLE001 - the server restarted or the link broke: the lock is gone
+            self.release()
+            return False
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                # Invalidated, not returned to the pool: ending the server session frees its advisory lock.
+                self._conn.invalidate()
+                self._conn.close()
+            except Exception:  # noqa: BLE001
+                pass
+            self._conn = None
+
+
 class Database:
     """Owns the engine; hands out read sessions and write transactions."""
 
@@ -71,6 +104,7 @@ class Database:
         # p99 goes to a second. Other processes (the CLI) still meet the busy timeout.
         self._write_lock = threading.Lock() if self.is_sqlite else nullcontext()
         self._committer = GroupCommitter(self.write)
+        self.closed = False  # set by dispose(): background workers polling the database stop
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -88,9 +122,60 @@ class Database:
     def batched(self, work: Callable[[Session], T]) -> T:
         """Run `work(session)` in a write transaction shared with concurrent callers (one fsync for all);
         returns once that transaction is committed. For the gate's many small writes."""
+        if not self.is_sqlite:
+            # PostgreSQL commits concurrent transactions with one WAL flush already, and row locks keep
+            # the rules; one batch holding many rows' locks could deadlock with another process's batch.
+            return self.write_or_replay(work)
         return self._committer.submit(work)
+
+    def write_or_replay(self, work: Callable[[Session], T]) -> T:
+        """Run `work(session)` in a write transaction; if it meets a unique key a twin request committed
+        meanwhile (the same nonce or request_id, retried on another process), run it once more: its own
+        replay check then finds and returns the first answer, as a retry on one process would."""
+        try:
+            with self.write() as session:
+                return work(session)
+        except IntegrityError:
+            with self.write() as session:
+                return work(session)
+
+    @contextmanager
+    def setup_lock(self) -> Iterator[None]:
+        """Hold the database-wide setup lock (PostgreSQL advisory lock): processes starting together on an
+        empty database create its schema and load its event one after another, never both at once."""
+        if self.is_sqlite:
+            yield  # one laptop, one process: nothing to wait for
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({SETUP_LOCK_KEY})")
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({SETUP_LOCK_KEY})")
+                conn.commit()
+
+    def try_hold(self, name: str) -> "HeldLock | None":
+        """Take the named lock for as long as this process lives (PostgreSQL advisory lock on a connection of
+        its own; the server frees it when the process dies), or None when another process holds it. On
+        SQLite, one process serves: it always gets it."""
+        if self.is_sqlite:
+            return HeldLock(None)
+        conn = self.engine.connect()
+        try:
+            got = conn.exec_driver_sql("SELECT pg_try_advisory_lock(%(ns)s, hashtext(%(name)s))",
+                                       {"ns": OWNER_LOCK_NAMESPACE, "name": name}).scalar()
+            conn.commit()
+        except Exception:
+            conn.close()
+            raise
+        if not got:
+            conn.close()
+            return None
+        return HeldLock(conn)
 
     def dispose(self) -> None:
         """Close every pooled connection (tests, restore, shutdown)."""
+        self.closed = True
         self._committer.stop()
         self.engine.dispose()

@@ -12,7 +12,7 @@ from .schema import Base, Meta
 
 # The version a fresh database is created at. To change the schema: edit schema.py, bump this
 # number, and add UPGRADES[old_version] that brings a database of the old version up by one.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Version 1 databases ran the default event, whose group keys say who each group is.
 _DEFAULT_EVENT_KINDS = {"dai-dien-nhan-dan": "residents", "giao-vien-thcs-phu-thong": "staff",
@@ -49,8 +49,16 @@ def _admission_sources(session: Session) -> None:
     _add_column(session, "scan_log", "scanned_at", moment)
 
 
+def _print_leases(session: Session) -> None:
+    """4 → 5: which process prints a job, and until when (several processes on one database). The
+    receipt_counter table is new too; create_all made it, and the first gift fills it in."""
+    moment = "DATETIME" if session.bind.dialect.name == "sqlite" else "TIMESTAMP WITHOUT TIME ZONE"
+    _add_column(session, "print_job", "owner", "VARCHAR(80)")
+    _add_column(session, "print_job", "lease_until", moment)
+
+
 UPGRADES: dict[int, Callable[[Session], None]] = {1: _add_group_kind, 2: _phone_tails_only,
-                                                   3: _admission_sources}
+                                                   3: _admission_sources, 4: _print_leases}
 
 # What a gate's local copy shows about an invitee (checkin/gate_copy.py). A change to any of these, by any
 # path (a scan, an undo, an import, an edit, a reissued card, the CLI in another process), must reach the
@@ -118,7 +126,13 @@ class SchemaTooNew(RuntimeError):
 
 
 def ensure_schema(db: Database) -> int:
-    """Create missing tables and upgrade an older database; safe to call on every start."""
+    """Create missing tables and upgrade an older database; safe to call on every start, by several
+    processes at once (they take turns on the setup lock)."""
+    with db.setup_lock():
+        return _create_or_upgrade(db)
+
+
+def _create_or_upgrade(db: Database) -> int:
     Base.metadata.create_all(db.engine)
     with db.write() as session:
         row = session.get(Meta, "schema_version")

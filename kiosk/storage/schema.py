@@ -213,7 +213,7 @@ class Donation(Base):
     __table_args__ = (UniqueConstraint("event_id", "seq"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), index=True)
-    # Allocated as max + 1 inside the inserting write transaction: continuous, never reused.
+    # Taken from the event's receipt_counter row inside the inserting transaction: continuous, never reused.
     seq: Mapped[int] = mapped_column(Integer)
     receipt_no: Mapped[str] = mapped_column(String(40), unique=True)
     donor_name: Mapped[str] = mapped_column(Text)
@@ -233,6 +233,14 @@ class Donation(Base):
     void_reason: Mapped[str | None] = mapped_column(Text)
     voided_by: Mapped[str | None] = mapped_column(String(40))
     reprint_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReceiptCounter(Base):
+    """The last receipt number given out per event: the one row donations lock, so gate scans never wait."""
+
+    __tablename__ = "receipt_counter"
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
 
 
 class PrintJob(Base):
@@ -256,6 +264,9 @@ class PrintJob(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The process printing it and until when: a job whose lease ran out was cut off by a dead process.
+    owner: Mapped[str | None] = mapped_column(String(80))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class StaffRole(Base):

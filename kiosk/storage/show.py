@@ -4,7 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .schema import AuditLog, ShowState
@@ -16,17 +17,6 @@ COLUMNS = ("rev", "current_index", "started_at", "holding", "announcement", "bla
 def show_state(session: Session, event_id: int) -> ShowState | None:
     """The event's show state row, or None before anything was shown."""
     return session.get(ShowState, event_id)
-
-
-def ensure_show_state(session: Session, event_id: int, now: dt.datetime) -> ShowState:
-    """The event's show state row, created (before the first item, rev 0) when missing."""
-    row = session.get(ShowState, event_id)
-    if row is None:
-        row = ShowState(event_id=event_id, rev=0, current_index=-1, holding=False, blackout=False,
-                        extra="{}", updated_at=now)
-        session.add(row)
-        session.flush()
-    return row
 
 
 def read_show(session: Session, event_id: int) -> dict | None:
@@ -43,14 +33,28 @@ def read_show(session: Session, event_id: int) -> dict | None:
     return record
 
 
-def write_show(session: Session, event_id: int, record: dict, now: dt.datetime) -> ShowState:
-    """Persist a whole show record (inside the caller's write transaction)."""
-    row = ensure_show_state(session, event_id, now)
-    for name in COLUMNS:
-        setattr(row, name, record[name])
-    row.extra = json.dumps(record.get("extra") or {}, ensure_ascii=False, sort_keys=True)
-    row.updated_at = now
-    return row
+def write_show(session: Session, event_id: int, record: dict, now: dt.datetime,
+               expected_rev: int | None = None) -> bool:
+    """Persist a whole show record if the stored rev is still `expected_rev` (the rev it was computed from;
+    default: one below the record's). False when another request, on any process, moved the show first."""
+    expected = record["rev"] - 1 if expected_rev is None else expected_rev
+    values = {name: record[name] for name in COLUMNS}
+    values.update(extra=json.dumps(record.get("extra") or {}, ensure_ascii=False, sort_keys=True), updated_at=now)
+    # Compare-and-set in the database: two MCs pressing at once on two processes both read rev N, and
+    # only the first UPDATE still finds it (the second waits for its row lock, then matches nothing).
+    moved = session.execute(update(ShowState).where(ShowState.event_id == event_id, ShowState.rev == expected)
+                            .values(**values).execution_options(synchronize_session=False))
+    if moved.rowcount == 1:
+        return True
+    if expected != 0 or session.scalar(select(ShowState.rev).where(ShowState.event_id == event_id)) is not None:
+        return False
+    # The very first change of the show: the row is created, once (a racing twin meets the primary key).
+    try:
+        with session.begin_nested():
+            session.execute(insert(ShowState).values(event_id=event_id, **values))
+    except IntegrityError:
+        return False
+    return True
 
 
 def log_action(session: Session, actor: str | None, action: str, detail: dict, now: dt.datetime) -> None:
