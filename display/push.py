@@ -126,6 +126,8 @@ def coalesced(app: Flask, key: str, send: Callable[[Flask], object], delay: floa
     def run():
         with lock:
             app.extensions[key + "_pending"] = False
+        if app.extensions["kiosk.db"].closed:
+            return  # the app shut down meanwhile: nobody is left to push to
         started = time.perf_counter()
         try:
             send(app)

@@ -8,6 +8,7 @@ from flask import abort, current_app, flash, jsonify, redirect, render_template,
 
 from . import auth, dashboard, report, report_files
 from .storage import backup as backups
+from .storage import snapshots
 from .storage import utcnow
 from .views import bp, load_event_view
 
@@ -42,9 +43,8 @@ def api_dashboard():
 @auth.requires_role("admin")
 def admin_backup():
     try:
-        path = backups.take_backup(backups.database_file(current_app.config["DATABASE_URL"]),
-                                   Path(current_app.config["KIOSK_DATA_DIR"]) / "backups",
-                                   current_app.config["KIOSK_BACKUP_KEEP"], utcnow())
+        path = snapshots.take(current_app.extensions["kiosk.db"], Path(current_app.config["KIOSK_DATA_DIR"]),
+                              current_app.config["KIOSK_BACKUP_KEEP"], utcnow())
     except backups.BackupError as exc:
         flash(str(exc), "error")
     else:

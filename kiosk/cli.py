@@ -51,16 +51,17 @@ def _print_pins(new_pins: dict[str, str], from_env: dict[str, bool]) -> None:
 
 
 def _start_auto_backup(app):
-    """Snapshot the embedded database every KIOSK_BACKUP_MINUTES while serving (0 turns it off)."""
-    from .storage import backup as backups
+    """Back up the database every KIOSK_BACKUP_MINUTES while serving (0 turns it off): SQLite snapshots,
+    or pg_dump on PostgreSQL (by one process of several)."""
+    from .storage import snapshots
 
     minutes = app.config["KIOSK_BACKUP_MINUTES"]
-    if not minutes or not app.config["DATABASE_URL"].startswith("sqlite:///"):
+    if not minutes:
         return None
     folder = Path(app.config["KIOSK_DATA_DIR"]) / "backups"
     click.echo(f"Tự động sao lưu mỗi {minutes} phút vào {folder}")
-    return backups.AutoBackup(backups.database_file(app.config["DATABASE_URL"]), folder, minutes,
-                              app.config["KIOSK_BACKUP_KEEP"]).start()
+    return snapshots.AutoBackup(app.extensions["kiosk.db"], Path(app.config["KIOSK_DATA_DIR"]), minutes,
+                                app.config["KIOSK_BACKUP_KEEP"]).start()
 
 
 @click.group()
@@ -196,13 +197,16 @@ def backup() -> None:
     """Sao lưu cơ sở dữ liệu ngay (an toàn cả khi máy chủ đang chạy)."""
     from .storage import backup as backups
 
+    from .storage import snapshots
+
     cfg = _config()
-    _open_db(cfg)
+    db = _open_db(cfg)
     try:
-        path = backups.take_backup(backups.database_file(cfg["DATABASE_URL"]),
-                                   Path(cfg["KIOSK_DATA_DIR"]) / "backups", cfg["KIOSK_BACKUP_KEEP"], utcnow())
+        path = snapshots.take(db, Path(cfg["KIOSK_DATA_DIR"]), cfg["KIOSK_BACKUP_KEEP"], utcnow())
     except backups.BackupError as exc:
         raise click.ClickException(str(exc)) from None
+    finally:
+        db.dispose()
     click.echo(f"Đã sao lưu: {path}")
 
 
@@ -214,17 +218,30 @@ def restore(file: str, yes: bool) -> None:
     from .storage import backup as backups
 
     cfg = _config()
+    data_dir = Path(cfg["KIOSK_DATA_DIR"])
+    on_postgres = not cfg["DATABASE_URL"].startswith("sqlite")
     try:
-        db_file = backups.database_file(cfg["DATABASE_URL"])
-        version = backups.check_backup(Path(file))
+        if on_postgres:
+            db_file = None
+            click.echo(f"Bản sao lưu PostgreSQL: {file}.")
+        else:
+            db_file = backups.database_file(cfg["DATABASE_URL"])
+            version = backups.check_backup(Path(file))
+            click.echo(f"Bản sao lưu: {file} (phiên bản cơ sở dữ liệu {version}).")
     except backups.BackupError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Bản sao lưu: {file} (phiên bản cơ sở dữ liệu {version}).")
-    click.echo("Nên dừng máy chủ trước khi khôi phục. Mọi thay đổi sau thời điểm sao lưu sẽ được thay thế.")
+    click.echo("Nên dừng máy chủ (mọi tiến trình) trước khi khôi phục. Mọi thay đổi sau thời điểm sao lưu sẽ "
+               "được thay thế.")
     if not yes and not click.confirm("Khôi phục bản sao lưu này?", default=False):
         raise click.ClickException("Đã huỷ, không thay đổi gì.")
-    data_dir = Path(cfg["KIOSK_DATA_DIR"])
-    restored = backups.restore(Path(file), db_file, data_dir / "backups", utcnow(), data_dir / "receipts")
+    if on_postgres:
+        from .storage import pg_backup
+        try:
+            restored = pg_backup.restore_dump(_open_db(cfg), Path(file), data_dir / "backups", utcnow())
+        except backups.BackupError as exc:
+            raise click.ClickException(str(exc)) from None
+    else:
+        restored = backups.restore(Path(file), db_file, data_dir / "backups", utcnow(), data_dir / "receipts")
     if restored.safety:
         click.echo(f"Bản cũ đã được giữ lại tại: {restored.safety}")
     for prefix, first, last in restored.missing_receipts:

@@ -13,7 +13,7 @@ from .report import METHODS
 from .storage import events as event_queries
 from .storage import report as report_queries
 from .storage import staff, utcnow
-from .storage.backup import list_backups
+from .storage import snapshots
 from .vietnamese import format_time, format_vnd
 
 
@@ -110,9 +110,5 @@ def security_summary(app: Flask) -> dict:
 
 
 def last_backup(app: Flask) -> dict | None:
-    """When the newest backup in the data folder was taken."""
-    newest = next(iter(list_backups(Path(app.config["KIOSK_DATA_DIR"]) / "backups")), None)
-    if newest is None:
-        return None
-    taken = dt.datetime.fromtimestamp(newest.stat().st_mtime, dt.timezone.utc)
-    return {"file": newest.name, "at": taken.isoformat(), "size_kb": round(newest.stat().st_size / 1024)}
+    """When the newest backup was taken (on PostgreSQL: by any of the processes)."""
+    return snapshots.newest(app.extensions["kiosk.db"], Path(app.config["KIOSK_DATA_DIR"]))

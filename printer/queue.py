@@ -104,15 +104,15 @@ class PrintQueue:
         while True:
             self._wake.clear()
             owner = False
+            if self._shared and self.db.closed:
+                self._stopping = True  # the app was shut down (tests, restart): stop polling its database
             try:
-                owner = self.owns_printer()
+                owner = not self._stopping and self.owns_printer()
                 while owner and self.process_next():
                     pass
             except Exception:  # noqa: BLE001 - a database hiccup must not kill the printer's worker
                 # No busy retry: the next job (or a person's retry) wakes the worker again.
                 log.exception("print worker")
-            if self._shared and self.db.closed:
-                self._stopping = True  # the app was shut down (tests, restart): stop polling its database
             if self._shared and not self._stopping:
                 # Jobs arrive from other processes too: the owner polls, the others wait to take over.
                 self._wake.wait(POLL_SECONDS if owner else TAKEOVER_SECONDS)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from kiosk import create_app
+from kiosk.storage import Database
 
 from .live import LiveServer
 
@@ -22,6 +23,8 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "processes: several `kiosk serve` processes on PostgreSQL and Redis "
+                                       "(./run.sh test runs them once, on its PostgreSQL pass)")
     config.addinivalue_line("markers", "sqlite_only: inspects SQLite itself (its file, pragmas, plans); "
                                        "skipped on the PostgreSQL run, where a counterpart covers it")
 
@@ -67,9 +70,26 @@ def _database_engine(request, tmp_path, monkeypatch):
     _folder_databases = FolderDatabases(request.getfixturevalue("postgres"))
     # The environment reaches the CLI and child processes; their default folder is the test's `data`.
     monkeypatch.setenv("DATABASE_URL", _folder_databases.url_for(tmp_path / "data"))
+    opened: list[Database] = []
+    original_init = Database.__init__
+
+    def remember(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        opened.append(self)
+    monkeypatch.setattr(Database, "__init__", remember)
     yield
+    # Every database handle the test opened is closed: its background workers stop before it is dropped.
+    for db in opened:
+        if not db.closed:
+            db.dispose()
     _folder_databases.drop_all()
     _folder_databases = None
+
+
+def storable(app, text: str) -> str:
+    """Hostile text as a database written past the cleaning boundary can hold it: PostgreSQL refuses NUL in
+    any text, so only SQLite keeps it."""
+    return text if app.extensions["kiosk.db"].is_sqlite else text.replace("\x00", "")
 
 
 def app_config(data_dir: Path, **extra) -> dict:
@@ -185,6 +205,26 @@ def postgres():
     server = PrivatePostgres().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """A private Redis server for the run (tests.services), the message queue of several kiosk processes."""
+    from .services import PrivateRedis
+    if shutil.which("redis-server") is None:
+        _missing("Redis", "KIOSK_REQUIRE_REDIS")
+    server = PrivateRedis().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def nginx_program() -> str:
+    """nginx, the reverse proxy of deploy/nginx-kiosk.conf in front of several kiosk processes."""
+    found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
+    if found is None:
+        _missing("nginx", "KIOSK_REQUIRE_NGINX")
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -53,9 +53,17 @@ class PrivatePostgres:
 
     def start(self) -> "PrivatePostgres":
         self._run("initdb", "-D", str(self.data), "-U", "kiosk", "--auth=trust", "-E", "UTF8", "--no-locale")
-        options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.folder / "server.log"), "-w", "start")
+        for attempt in range(3):
+            options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
+                       "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+            try:
+                self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.folder / "server.log"),
+                          "-w", "start")
+                return self
+            except subprocess.CalledProcessError:
+                if attempt == 2:
+                    raise
+                self.port = free_port()  # the free port was taken meanwhile by another program: another one
         return self
 
     def _admin(self, statement: str) -> None:

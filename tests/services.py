@@ -94,7 +94,8 @@ error_log {folder}/error.log warn;
 user {user};
 events {{ worker_connections 1024; }}
 http {{
-    access_log {folder}/access.log;
+    log_format upstream '$remote_addr $upstream_addr $status "$request"';
+    access_log {folder}/access.log upstream;
     client_body_temp_path {folder}/body;
     proxy_temp_path {folder}/proxy;
     fastcgi_temp_path {folder}/fastcgi;
@@ -107,6 +108,15 @@ http {{
                                         stdout=subprocess.DEVNULL, stderr=open(folder / "stderr.log", "w"))
         _wait_for_port(self.port, self.process, folder / "stderr.log")
         return self
+
+    def served(self) -> list[tuple[str, str, str]]:
+        """(device address, process address, request line) of every request nginx passed on so far."""
+        time.sleep(0.2)  # nginx writes its access log as each request ends
+        rows = []
+        for line in (self.folder / "access.log").read_text(encoding="utf-8").splitlines():
+            device, upstream, _status, request = line.split(" ", 3)
+            rows.append((device, upstream, request.strip('"')))
+        return rows
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

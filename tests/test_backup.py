@@ -16,6 +16,9 @@ from kiosk.storage import backup as backups
 
 from .gate_helpers import invitations
 
+# Backups of the SQLite file; on PostgreSQL, pg_dump and pg_restore (tests/test_backup_postgres.py).
+pytestmark = pytest.mark.sqlite_only
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 
 from kiosk import create_app
 from kiosk.storage.schema import AgendaItem, Event, Invitee, InviteeGroup
@@ -30,15 +30,15 @@ GROUP_ORDER = ["lanh-dao-huyen", "phong-ban-doan-the-huyen", "truong-hoc-don-vi-
 def _dump(db) -> dict:
     """Every row of every table, to compare two database states."""
     with db.read() as session:
-        tables = [r[0] for r in session.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))]
-        return {t: session.execute(text(f"SELECT * FROM {t}")).all() for t in sorted(tables)}
+        tables = inspect(session.connection()).get_table_names()
+        return {t: session.execute(text(f"SELECT * FROM {t} ORDER BY 1")).all() for t in sorted(tables)}
 
 
 def test_first_run_creates_data_folder_and_default_event(data_dir):
     assert not data_dir.exists()
     app = create_app(app_config(data_dir))
     db = app.extensions["kiosk.db"]
-    assert (data_dir / "kiosk.sqlite3").is_file()
+    assert (data_dir / "kiosk.sqlite3").is_file() or not db.is_sqlite
     key_file = data_dir / "secret_key"
     assert key_file.is_file() and len(key_file.read_text()) == 64
     if os.name == "posix":
@@ -110,7 +110,7 @@ def test_cli_init_prints_generated_pins_once_and_is_idempotent(data_dir):
     assert [len(p) for p in pins] == [8, 6, 6, 6]
 
     from kiosk.storage import Database
-    db = Database(f"sqlite:///{data_dir / 'kiosk.sqlite3'}")
+    db = Database(os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'kiosk.sqlite3'}")
     before = _dump(db)
     second = _cli(data_dir, "init")
     assert second.returncode == 0, second.stderr

@@ -18,7 +18,7 @@ from checkin import door_list, door_list_text, invitations
 from kiosk.storage import invitees as invitee_queries
 from kiosk.storage.schema import Invitee
 
-from .conftest import ARTIFACTS
+from .conftest import ARTIFACTS, storable
 from .invitee_files import csv_bytes, many_people
 
 A4 = (595.3, 841.9)
@@ -211,7 +211,7 @@ def test_hostile_text_from_the_database_is_cleaned_cut_and_never_read_as_markup(
     db = _seed(app)
     admin = client_as("admin")
     pages_before = len(_get_pdf(admin))
-    hostile = "<b>&amp; Kẻ\x00\x07\u202e xấu " + "X" * 100_000
+    hostile = storable(app, "<b>&amp; Kẻ\x00\x07\u202e xấu " + "X" * 100_000)
     with db.write() as session:
         # Straight into the database, past every cleaning boundary, as a restored or hand-edited file could.
         session.execute(update(Invitee).where(Invitee.full_name == "Lê Thị Bình").values(

@@ -103,6 +103,7 @@ def test_an_unexpected_error_is_a_vietnamese_json_500_logged_once(app, client_as
     assert len([r for r in caplog.records if r.exc_info]) == 1
 
 
+@pytest.mark.sqlite_only
 def test_healthz_proves_the_database_takes_a_write(app, client, monkeypatch):
     assert client.get("/healthz").get_json() == {"ok": True}
     data = Path(app.config["KIOSK_DATA_DIR"])
@@ -165,6 +166,7 @@ def _fill(folder: Path) -> Path:
     return filler
 
 
+@pytest.mark.sqlite_only
 def test_a_full_disk_is_named_and_loses_no_acknowledged_scan(small_disk, tmp_path, caplog):
     data = (small_disk or tmp_path) / "data"
     app = create_app(app_config(data))

@@ -72,6 +72,7 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@pytest.mark.sqlite_only
 def test_the_database_backups_exports_and_logs_are_private(app, client_as, tmp_path):
     data = Path(app.config["KIOSK_DATA_DIR"])
     admin = client_as("admin")
@@ -87,6 +88,7 @@ def test_the_database_backups_exports_and_logs_are_private(app, client_as, tmp_p
     assert _mode(card_file) == 0o600
 
 
+@pytest.mark.sqlite_only
 def test_an_existing_data_folder_is_made_private(tmp_path):
     from kiosk import create_app
     from .conftest import app_config

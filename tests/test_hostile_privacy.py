@@ -5,6 +5,8 @@ import itertools
 import sqlite3
 import time
 
+import pytest
+
 from kiosk import create_app
 from kiosk.storage.migrations import SCHEMA_VERSION, schema_version
 
@@ -47,6 +49,7 @@ def test_the_number_cannot_be_recovered_digit_by_digit(client_as):
     assert found and found in "4321"          # never more than the tail the gate shows with every result
 
 
+@pytest.mark.sqlite_only
 def test_an_older_database_forgets_whole_numbers_in_its_search_text(data_dir):
     first = create_app(app_config(data_dir))
     admin = first.test_client()

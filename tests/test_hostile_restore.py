@@ -13,6 +13,9 @@ import pytest
 
 from kiosk.storage import backup as backups
 
+# Restoring the SQLite file; on PostgreSQL, pg_restore (tests/test_backup_postgres.py).
+pytestmark = pytest.mark.sqlite_only
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -23,7 +23,7 @@ from kiosk.cleaning import MAX_TEXT, clean_text
 from kiosk.login_throttle import LoginThrottle
 from kiosk.storage.schema import Base, Donation, Event, Invitee, ScanLog
 
-from .conftest import app_config, login
+from .conftest import app_config, login, storable
 from .gate_helpers import invitations as default_invitations
 from .invitee_files import HEADERS, csv_bytes
 
@@ -280,10 +280,11 @@ def test_any_text_through_every_write_path_leaves_every_output_buildable(engine,
 def test_a_database_written_before_the_cleaning_boundary_still_exports(app, client_as):
     """Text an older kiosk stored as it came (a GS1 scan, NUL, controls): every output still builds."""
     db = app.extensions["kiosk.db"]
-    dirty = "Ông\x00 Lò\x1dVăn\x0bPáo \u202e=HYPERLINK(\"http://x\")"
+    dirty = storable(app, "Ông\x00 Lò\x1dVăn\x0bPáo \u202e=HYPERLINK(\"http://x\")")
     with db.write() as session:
         session.execute(insert(ScanLog), [{"event_id": 1, "at": session.scalar(select(Event.created_at)),
-                                           "kind": "scan", "raw": "0104012345678901\x1d21ABC\x00", "outcome": "invalid",
+                                           "kind": "scan", "raw": storable(app, "0104012345678901\x1d21ABC\x00"),
+                                           "outcome": "invalid",
                                            "reason": "not_ours\x0b"}])
     cashier = client_as("cashier")
     receipt = cashier.post("/api/donations", json={"donor_name": "Bà Hoa", "amount_vnd": 50_000}).get_json()["receipt_no"]

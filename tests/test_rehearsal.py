@@ -59,6 +59,7 @@ def _give(app, cashier) -> dict:
     return answer.get_json()
 
 
+@pytest.mark.sqlite_only
 def test_a_rehearsal_copy_starts_a_clean_morning_today_and_never_writes_the_real_database(data_dir):
     before, code = _real_morning(data_dir)
     now = utcnow()
@@ -121,6 +122,7 @@ def test_the_default_start_is_five_minutes_from_now_and_a_bad_time_is_refused_in
         rehearsal.prepare("/tmp/nowhere", "postgresql+psycopg://kiosk@localhost/kiosk", now)
 
 
+@pytest.mark.sqlite_only
 def test_run_sh_rehearse_serves_the_copy_and_ctrl_c_keeps_its_report_and_removes_it(data_dir):
     before, code = _real_morning(data_dir)
     port = free_port()
@@ -208,6 +210,7 @@ def _black_rows(image, top: int, bottom: int) -> list[int]:
     return [y for y in range(top, bottom) if image.crop((0, y, image.width, y + 1)).tobytes().count(0) > 0.97 * image.width]
 
 
+@pytest.mark.sqlite_only
 def test_a_rehearsal_receipt_has_its_own_numbers_and_a_band_top_and_bottom_and_a_real_one_none(both):
     import zxingcpp
 
@@ -246,6 +249,7 @@ def test_a_rehearsal_receipt_has_its_own_numbers_and_a_band_top_and_bottom_and_a
     assert not ledger.mac_matches(real.config["SECRET_KEY"], "TD-0001", GIFT["amount_vnd"], mac)
 
 
+@pytest.mark.sqlite_only
 def test_a_card_printed_at_a_rehearsal_carries_the_band_in_its_footer(both):
     import io
 
@@ -269,6 +273,7 @@ def test_a_card_printed_at_a_rehearsal_carries_the_band_in_its_footer(both):
     assert strips["practice"] > 0.6 and strips["real"] < 0.1, strips
 
 
+@pytest.mark.sqlite_only
 def test_every_station_page_has_the_banner_and_every_screen_the_mark_only_in_a_rehearsal(both):
     real, practice = both
     for app, shown in ((practice, True), (real, False)):

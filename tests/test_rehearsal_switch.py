@@ -76,6 +76,7 @@ def served(tmp_path):
     server.stop()
 
 
+@pytest.mark.sqlite_only
 def test_the_admin_button_rehearses_on_a_copy_and_ending_serves_the_real_event_unchanged(served):
     data_dir = Path(served.env["KIOSK_DATA_DIR"])
     stop = threading.Event()
@@ -126,6 +127,7 @@ def test_the_admin_button_rehearses_on_a_copy_and_ending_serves_the_real_event_u
     assert stopped < rehearsing < ended and log.count("Đã dừng máy chủ") == 2, log[-3000:]
 
 
+@pytest.mark.sqlite_only
 def test_only_the_admin_with_the_page_token_can_start_a_rehearsal(served):
     stop = threading.Event()
     gate = Station(served.url, "gate", PINS["gate"], stop)
@@ -146,6 +148,7 @@ def _dead_pid() -> int:
     return child.pid
 
 
+@pytest.mark.sqlite_only
 def test_a_copy_left_by_a_power_cut_is_removed_and_a_live_rehearsal_is_never_served_beside(tmp_path):
     data_dir = tmp_path / "data"
     env = {**os.environ, "KIOSK_DATA_DIR": str(data_dir)}
@@ -182,6 +185,7 @@ def test_a_copy_left_by_a_power_cut_is_removed_and_a_live_rehearsal_is_never_ser
         live.wait()
 
 
+@pytest.mark.sqlite_only
 def test_rehearse_simulate_plays_a_morning_and_prints_its_table(tmp_path):
     data_dir = tmp_path / "data"
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")},
@@ -263,6 +267,7 @@ class _Server:
         self.stopped.set()
 
 
+@pytest.mark.sqlite_only
 def test_a_second_press_while_switching_changes_nothing_and_without_the_cli_the_page_says_what_to_run(app,
                                                                                                       data_dir):
     from .conftest import login

@@ -10,6 +10,7 @@ from kiosk.storage.schema import Meta
 from kiosk.storage.group_commit import GroupCommitter
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_is_durable_and_checks_foreign_keys(app):
     db = app.extensions["kiosk.db"]
     with db.read() as session:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import os
 import re
 import shutil
@@ -15,7 +14,6 @@ from ..config import private_file
 from .donations import RECEIPT_FLOOR
 from .migrations import SCHEMA_VERSION
 
-log = logging.getLogger(__name__)
 PREFIX = "kiosk-"
 SUFFIX = ".sqlite3"
 # The copy saved before a restore is named apart, so pruning the automatic backups never deletes it.
@@ -235,26 +233,3 @@ def restore(backup: Path, db_file: Path, folder: Path, now: dt.datetime,
         staged.unlink(missing_ok=True)
     private_file(db_file)
     return Restored(safety, missing)
-
-
-class AutoBackup:
-    """Takes a snapshot every `minutes` in a background thread until stopped."""
-
-    def __init__(self, db_file: Path, folder: Path, minutes: float, keep: int):
-        self.db_file, self.folder, self.minutes, self.keep = db_file, folder, minutes, keep
-        self._stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="auto-backup", daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.minutes * 60):
-            try:
-                take_backup(self.db_file, self.folder, self.keep, dt.datetime.now(dt.timezone.utc))
-            except Exception:  # a failed backup must never stop the server; it is logged and retried
-                log.exception("Automatic backup failed")
-
-    def start(self) -> "AutoBackup":
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
