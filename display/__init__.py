@@ -14,7 +14,14 @@ def _setup(state) -> None:
     app = state.app
     app.extensions["display.control_lock"] = threading.Lock()  # one control action at a time
     app.extensions["display.emit_lock"] = threading.RLock()    # read-then-emit of states stays in rev order
-    app.extensions["display.screens"] = Registry()
+    db = app.extensions["kiosk.db"]
+    if db.is_sqlite:
+        app.extensions["display.screens"] = Registry()
+    else:
+        # Several processes may serve this database: the MC's list holds every process's screens.
+        from .presence import SharedRegistry
+        from .push import schedule_screens_push
+        app.extensions["display.screens"] = SharedRegistry(db, lambda: schedule_screens_push(app))
     from kiosk.login_sockets import LoginSockets
 
     from .push import MC_NAMESPACE

@@ -21,6 +21,7 @@ from .storage import events as event_queries
 from .storage import gate_copy as gate_copy_queries
 from .storage import invitees as invitee_queries
 from .storage import staff
+from .storage.throttle import SharedCounts
 from .vietnamese import format_time
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +63,8 @@ def create_app(config: dict | None = None) -> Flask:
     db = Database(cfg["DATABASE_URL"])
     ensure_schema(db)
     app.extensions["kiosk.db"] = db
-    app.extensions["kiosk.throttle"] = LoginThrottle()
+    # Several processes on one database count wrong PINs together; one laptop keeps them in memory.
+    app.extensions["kiosk.throttle"] = LoginThrottle(shared=None if db.is_sqlite else SharedCounts(db))
     app.extensions["kiosk.new_pins"] = initialise(db, cfg)
     with db.read() as session:
         # Read once: a data folder is a rehearsal copy or the real event for the app's whole life.

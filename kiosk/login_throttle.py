@@ -8,6 +8,8 @@
   burst of parallel guesses gets exactly the allowed number of checks; a request that finds the budget
   full only because of checks in flight waits for them instead of being refused, so ten stations logging
   in at once from one address with the right PIN all get in.
+- With several processes on one database, a `shared` store (kiosk/storage/throttle.py) counts every
+  process's wrong PINs and holds the locks for all of them; in-flight places stay per process.
 """
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ class LoginThrottle:
     def __init__(self, max_failures: int = MAX_FAILURES, lockout_seconds: float = LOCKOUT_SECONDS,
                  role_max_failures: int = ROLE_MAX_FAILURES, role_window_seconds: float = ROLE_WINDOW_SECONDS,
                  role_lockout_seconds: float = ROLE_LOCKOUT_SECONDS, clock=time.monotonic,
-                 max_wait_seconds: float = MAX_WAIT_SECONDS):
+                 max_wait_seconds: float = MAX_WAIT_SECONDS, shared=None):
         self.max_failures = max_failures
         self.lockout_seconds = lockout_seconds
         self.role_max_failures = role_max_failures
@@ -57,6 +59,7 @@ class LoginThrottle:
         self._role_pending: dict[str, int] = {}
         self._role_locked: dict[str, float] = {}
         self._noted: set[tuple] = set()
+        self.shared = shared
 
     # ---- the three steps of a login: begin, then exactly one of failed / succeeded / abandoned
 
@@ -66,7 +69,7 @@ class LoginThrottle:
         deadline = time.monotonic() + self.max_wait_seconds
         with self._changed:
             while True:
-                refusal = self._refusal(key, role)
+                refusal = self._refusal(key, role) or self._shared_refusal(key, role)
                 if refusal is not None:
                     return refusal
                 failures, pending = self._failures.get(key, 0), self._pending.get(key, 0)
@@ -92,7 +95,9 @@ class LoginThrottle:
             self._failures[key] = self._failures.get(key, 0) + 1
             self._role_failures.setdefault(role, deque()).append(self._clock())
             self._changed.notify_all()
-            return self._lock_if_spent(key, role)
+            found = [r for r in (self._lock_if_spent(key, role), self._shared_failure(key, role)) if r]
+            # The widest lock wins the answer: a closed role says so rather than this client's wait.
+            return next((r for r in found if r.scope == "role"), found[0] if found else None)
 
     def succeeded(self, client: str, role: str) -> None:
         """A right PIN (after begin): clear this client's count for this role only."""
@@ -101,6 +106,8 @@ class LoginThrottle:
             self._release(key, role)
             self._failures.pop(key, None)
             self._changed.notify_all()
+        if self.shared is not None:
+            self.shared.clear(client, role)
 
     def abandoned(self, client: str, role: str) -> None:
         """The check did not happen (an error): give the place back without counting anything."""
@@ -113,8 +120,11 @@ class LoginThrottle:
     def locked_roles(self) -> dict[str, int]:
         """Roles whose PIN login is closed now, with the seconds left."""
         with self._changed:
-            return {role: self._remaining(self._role_locked, role) for role in list(self._role_locked)
-                    if self._remaining(self._role_locked, role)}
+            locked = {role: self._remaining(self._role_locked, role) for role in list(self._role_locked)
+                      if self._remaining(self._role_locked, role)}
+        for role, seconds in (self.shared.locked_roles() if self.shared is not None else {}).items():
+            locked[role] = max(locked.get(role, 0), max(1, int(seconds + 0.999)))
+        return locked
 
     def wait_seconds(self, client: str, role: str) -> int:
         """Seconds this client must still wait before trying this role (0 when it may try)."""
@@ -130,6 +140,31 @@ class LoginThrottle:
             return Refusal("role", role_wait, self._first((*key, self._role_locked[role])))
         client_wait = self._remaining(self._locked, key)
         return Refusal("client", client_wait, self._first((*key, self._locked[key]))) if client_wait else None
+
+    def _shared_refusal(self, key: tuple[str, str], role: str) -> Refusal | None:
+        """A lock another process (or this one) set in the shared store."""
+        if self.shared is None:
+            return None
+        found = self.shared.lock_in_force(*key)
+        if found is None:
+            return None
+        scope, seconds = found
+        # Keyed by the lock's end to the second: one audit line per lock, as for the local ones.
+        return Refusal(scope, max(1, int(seconds + 0.999)), self._first((*key, scope, int(time.time() + seconds))))
+
+    def _shared_failure(self, key: tuple[str, str], role: str) -> Refusal | None:
+        """Count a wrong PIN in the shared store; lock for every process what all of them together spent."""
+        if self.shared is None:
+            return None
+        mine, everyone = self.shared.record_failure(*key, self.role_window_seconds)
+        refusal = None
+        if mine >= self.max_failures:
+            self.shared.lock(key[0], role, self.lockout_seconds)
+            refusal = Refusal("client", int(self.lockout_seconds))
+        if everyone >= self.role_max_failures:
+            self.shared.lock(None, role, self.role_lockout_seconds)
+            refusal = Refusal("role", int(self.role_lockout_seconds))
+        return refusal
 
     def _first(self, noted: tuple) -> bool:
         """Whether this client and role meet this lock for the first time (one audit line per lock each)."""

@@ -51,11 +51,13 @@ class PrivatePostgres:
             command = ["runuser", "-u", self.user, "--", *command]
         return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True, cwd=self.folder)
 
-    def start(self) -> "PrivatePostgres":
+    def start(self, durable: bool = False) -> "PrivatePostgres":
+        """initdb and start; `durable` keeps PostgreSQL's own defaults (fsync, synchronous commit), for benchmarks."""
         self._run("initdb", "-D", str(self.data), "-U", "kiosk", "--auth=trust", "-E", "UTF8", "--no-locale")
+        speed = "" if durable else "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
         for attempt in range(3):
-            options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-                       "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+            options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 {speed}"
+                       "-c max_connections=200")
             try:
                 self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.folder / "server.log"),
                           "-w", "start")

@@ -11,8 +11,9 @@ import pytest
 import requests
 import socketio
 
+from .conftest import PINS
 from .printer_fakes import FakePrinter, raster_image
-from .processes import Cluster, station
+from .processes import Cluster, FromAddress, station
 from .services import PrivateNginx
 
 pytestmark = [pytest.mark.processes, pytest.mark.live]
@@ -293,3 +294,79 @@ def test_kill_9_of_one_process_in_a_rush_loses_no_acknowledged_scan(cluster, tmp
         "SELECT c.code FROM invitation_code c JOIN invitee i ON i.id = c.invitee_id WHERE i.checked_in_at IS NOT NULL")}
     assert set(acknowledged) <= admitted
     assert len(acknowledged) == len(codes)  # the survivor answered every retry
+
+
+def _login(base: str, role: str, pin: str, address: str) -> requests.Response:
+    session = requests.Session()
+    session.mount("http://", FromAddress(address))
+    return session.post(f"{base}/api/login", json={"role": role, "pin": pin}, timeout=15)
+
+
+def test_wrong_pins_on_two_processes_count_together(cluster):
+    a, b = cluster.urls
+    for i in range(5):  # a device trying PINs on both processes: 3 on one, 2 on the other
+        answer = _login(a if i % 2 == 0 else b, "cashier", f"00000{i}", "127.0.0.77")
+        assert answer.status_code in (401, 429), answer.text
+    for base in (a, b):
+        locked = _login(base, "cashier", PINS["cashier"], "127.0.0.77")
+        assert locked.status_code == 429, locked.text  # locked on both, the right PIN included
+        assert "Nhập sai mã PIN quá nhiều lần" in locked.json()["message"]
+    assert _login(b, "cashier", PINS["cashier"], "127.0.0.78").status_code == 200  # another device is not
+
+
+def test_a_role_closed_by_guesses_from_many_devices_is_closed_on_every_process(cluster):
+    a, b = cluster.urls
+    for i in range(32):  # 8 devices, 4 wrong PINs each, over both processes
+        _login(a if i % 2 else b, "gate", f"9{i:05d}", f"127.0.1.{i // 4 + 1}")
+    for base in (a, b):
+        closed = _login(base, "gate", PINS["gate"], "127.0.2.1")
+        assert closed.status_code == 429, closed.text
+    admin = station(b, "admin")
+    locked = admin.get(f"{b}/api/dashboard", timeout=10).json()["security"]["locked_roles"]
+    assert [entry["role"] for entry in locked] == ["gate"]
+
+
+def test_the_mc_on_one_process_lists_the_screens_connected_to_the_other(cluster):
+    mc = station(cluster.urls[0], "mc")
+    lists: list[list] = []
+    mc_socket = socketio.Client(reconnection=False, http_session=mc)
+    mc_socket.on("screens", lambda data: lists.append(data), namespace="/mc")
+    mc_socket.connect(cluster.urls[0], namespaces=["/mc"], transports=["websocket"], wait_timeout=10,
+                      headers={"Cookie": f"kiosk_session={mc.cookies['kiosk_session']}"})
+    screen = socketio.Client(reconnection=False)
+    screen.connect(cluster.urls[1], namespaces=["/display"], transports=["websocket"], wait_timeout=10)
+    try:
+        answer = screen.call("hello", {"key": "k" * 40, "name": "Máy chiếu hội trường", "view": "projector"},
+                             namespace="/display", timeout=10)
+        assert answer["ok"]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(
+                any(row["connected"] and row["name"] == "Máy chiếu hội trường" for row in rows) for rows in lists):
+            time.sleep(0.05)
+        assert any(row["connected"] and row["id"] == answer["id"] for row in lists[-1]), lists[-1:]
+        screen.disconnect()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(row["connected"] for row in lists[-1]):
+            time.sleep(0.05)
+        assert not any(row["connected"] for row in lists[-1])  # gone from the list when it left
+    finally:
+        if screen.connected:
+            screen.disconnect()
+        mc_socket.disconnect()
+
+
+def test_a_card_export_started_through_nginx_is_followed_and_downloaded_from_the_same_device(cluster, proxy):
+    admin = station(proxy.url, "admin", "127.0.0.90")
+    started = admin.post(f"{proxy.url}/api/invitations/export", json={"format": "pdf"}, timeout=30)
+    assert started.status_code == 202, started.text
+    job = started.json()["job"]
+    deadline = time.monotonic() + 120
+    status = started.json()
+    while status["status"] != "done" and time.monotonic() < deadline:
+        time.sleep(0.3)
+        status = admin.get(f"{proxy.url}/api/invitations/export/{job}", timeout=10).json()
+    assert status["status"] == "done", status
+    pdf = admin.get(proxy.url + status["download_url"], timeout=30)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    # The device stayed on one process (nginx hashes its address), the one holding the job and its file.
+    assert len({upstream for device, upstream, _r in proxy.served() if device == "127.0.0.90"}) == 1

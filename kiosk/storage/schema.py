@@ -269,6 +269,42 @@ class PrintJob(Base):
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+class ScreenPresence(Base):
+    """A screen's socket on one of several processes (display/presence.py); rows not refreshed are stale."""
+
+    __tablename__ = "screen_presence"
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    process: Mapped[str] = mapped_column(String(80), index=True)
+    screen_id: Mapped[str] = mapped_column(String(32))
+    own_name: Mapped[str | None] = mapped_column(Text)
+    view: Mapped[str] = mapped_column(String(20))
+    since: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    address: Mapped[str | None] = mapped_column(String(64))
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class LoginFailure(Base):
+    """A wrong PIN, kept when several processes share the database: each counts every process's."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_role_at", "role", "at"), Index("ix_login_failure_client", "client", "role"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    client: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(20))
+    # Still in the client's count (until its right PIN or its lock) and in the role's (until the role's lock).
+    for_client: Mapped[bool] = mapped_column(Boolean, default=True)
+    for_role: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class LoginLock(Base):
+    """A closed PIN login ("client <address> <role>" or "role <role>") until a moment, for every process."""
+
+    __tablename__ = "login_lock"
+    scope: Mapped[str] = mapped_column(String(100), primary_key=True)
+    until: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 class StaffRole(Base):
     """A station role and the hash of its PIN (the PIN itself is never stored)."""
 
