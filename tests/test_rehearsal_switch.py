@@ -215,6 +215,7 @@ def test_rehearse_simulate_plays_a_morning_and_prints_its_table(tmp_path):
 
 
 @pytest.mark.browser
+@pytest.mark.sqlite_only
 def test_open_stations_and_screens_reload_themselves_into_the_rehearsal_and_back(served, browser):
     from .conftest import browser_login, screenshot
 

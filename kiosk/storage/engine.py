@@ -94,6 +94,9 @@ class Database:
             private_file(url[len("sqlite:///"):])
         else:
             kwargs["pool_pre_ping"] = True
+            # A request thread per station holds a connection for its transaction; beside them the print
+            # worker, the presence refresher and the pushes. SQLAlchemy's default 5 + 10 makes a rush queue.
+            kwargs.update(pool_size=20, max_overflow=20, pool_timeout=15)
         self.engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             _tune_sqlite(self.engine)
