@@ -22,6 +22,7 @@ IDLE_EXIT_SECONDS = 30.0  # an idle worker ends; the next job starts a new one (
 # and the others try this often to take the printer over from an owner that died.
 POLL_SECONDS = 0.25
 TAKEOVER_SECONDS = 2.0
+RECOVER_SECONDS = 5.0  # how often the owner looks for jobs whose lease ran out
 # A job printing longer than this was cut off by a process that died (a receipt takes seconds; the device
 # gives up after its own timeout, well under this).
 LEASE = dt.timedelta(seconds=60)
@@ -58,6 +59,7 @@ class PrintQueue:
         self._device_lock = threading.Lock()
         self._stopping = False
         self._held = None  # the printer's ownership lock, once this process has it
+        self._recovered_at: float | None = None  # when the owner last looked for expired leases
         self._shared = not db.is_sqlite  # other processes may serve the same database
 
     def start(self) -> None:
@@ -87,13 +89,14 @@ class PrintQueue:
 
     def owns_printer(self) -> bool:
         """Whether this process drives the printer now (taking it over when nobody holds it)."""
-        if self._held is not None and self._held.still_held():
-            return True
-        self._held = self.db.try_hold(f"printer:{self.target.name}")
-        if self._held is None:
-            return False
-        if self._shared:
-            # Just became the owner: the previous owner's job cut off mid-print waits for a person.
+        if self._held is None or not self._held.still_held():
+            self._held = self.db.try_hold(f"printer:{self.target.name}")
+            if self._held is None:
+                return False
+            self._recovered_at = None
+        if self._shared and (self._recovered_at is None or time.monotonic() - self._recovered_at > RECOVER_SECONDS):
+            # A job a stopped process left mid-print waits for a person once its lease has run out.
+            self._recovered_at = time.monotonic()
             with self.db.write() as session:
                 cut = store.recover_interrupted(session, self.target.name, self.clock(), "interrupted", INTERRUPTED)
             if cut:

@@ -1,7 +1,9 @@
 """Printing through python-escpos to a fake network printer: bytes, pixels, QR, faults, the queue."""
 from __future__ import annotations
 
+import datetime as dt
 import io
+import os
 import subprocess
 import sys
 import threading
@@ -415,3 +417,36 @@ def test_a_stopping_server_lets_the_receipt_being_printed_finish_and_starts_no_o
     assert client.get(f"/api/donations/{first['receipt_no']}").get_json()["jobs"][0]["status"] == "done"
     assert client.get(f"/api/donations/{second['receipt_no']}").get_json()["jobs"][0]["status"] == "queued"
     assert sum(1 for c in printer.connections if c.rasters()) == 1
+
+
+def test_on_a_shared_database_only_expired_leases_are_recovered_and_jobs_keep_their_printer(make_app, fake,
+                                                                                            postgres):
+    printer, other = fake(), fake()
+    url = postgres.new_database()
+    app = make_app(printer.url(), DATABASE_URL=url)
+    db = app.extensions["kiosk.db"]
+    name, other_name = (device.parse_target(p.url()).name for p in (printer, other))
+    now = utcnow()
+    with db.write() as session:
+        dead = store.add_job(session, "calibration", name, 384, now)
+        alive = store.add_job(session, "calibration", name, 384, now)
+        elsewhere = store.add_job(session, "calibration", other_name, 384, now)
+        session.flush()
+        # A process that died mid-print (its lease runs out 2 s from now, after this process took the printer
+        # over: the owner keeps looking); another one printing right now (its lease runs for minutes).
+        dead.status, dead.owner, dead.lease_until = "printing", "dead:1:aaaaaa", now + dt.timedelta(seconds=2)
+        alive.status, alive.owner, alive.lease_until = "printing", "busy:2:bbbbbb", now + dt.timedelta(minutes=5)
+    queue = app.extensions["printer.queue"]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with db.read() as session:
+            if store.job(session, dead.id).status == "failed":
+                break
+        time.sleep(0.1)
+    with db.read() as session:
+        assert store.job(session, dead.id).error_code == "interrupted"
+        assert store.job(session, alive.id).status == "printing"       # not touched: its lease still runs
+        still = store.job(session, elsewhere.id)
+        assert still.status == "queued" and still.printer == other_name  # never re-targeted
+    assert queue.owner.split(":")[1] == str(os.getpid())
+    assert not any(c.rasters() for c in printer.connections + other.connections)
