@@ -147,6 +147,9 @@ def _make_rehearsal(conn: sqlite3.Connection, now: dt.datetime, start_text: str 
     conn.execute(f"DELETE FROM invitee WHERE id IN ({walk_ins})")
     conn.execute("UPDATE invitee SET checked_in_at = NULL, checked_in_gate = NULL, checked_in_source = NULL")
     conn.execute("DELETE FROM kiosk_meta WHERE key LIKE 'receipt_floor:%'")
+    # Its receipts start again at TD-0001 (a copy of a database from before the counter has none).
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'receipt_counter'").fetchone():
+        conn.execute("DELETE FROM receipt_counter")
     # Its own identity: scans queued on a gate during the rehearsal are refused by the real event (409).
     info = {"started_at": now.isoformat(), "programme_start": start.isoformat()}
     for key, value in (("instance", secrets.token_hex(8)), (META_KEY, json.dumps(info))):

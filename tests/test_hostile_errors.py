@@ -156,11 +156,11 @@ def small_disk(tmp_path):
 def _fill(folder: Path) -> Path:
     """Write a file until the disk says it is full; return it (delete it to free the space)."""
     filler = folder / "filler.bin"
-    with open(filler, "wb") as handle:
+    # Unbuffered: nothing is left in a buffer for close() to fail on once the disk is full.
+    with open(filler, "wb", buffering=0) as handle:
         try:
             while True:
                 handle.write(b"\0" * (256 * 1024))
-                handle.flush()
         except OSError as exc:
             assert exc.errno == errno.ENOSPC
     return filler
