@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from .engine import Database
 from .schema import Base, Meta
+from .upsert import upsert
 
 # The version a fresh database is created at. To change the schema: edit schema.py, bump this
 # number, and add UPGRADES[old_version] that brings a database of the old version up by one.
@@ -160,7 +161,7 @@ def _create_or_upgrade(db: Database) -> int:
 def write_probe(db: Database, now) -> None:
     """Write (and commit) one small row: proof that the database can be written right now."""
     with db.write() as session:
-        session.merge(Meta(key="health_check", value=now.isoformat()))
+        upsert(session, Meta, {"key": "health_check", "value": now.isoformat()})  # processes probe at once
 
 
 def schema_version(db: Database) -> int | None:

@@ -24,6 +24,7 @@ from .backup import PREFIX, SAFETY_PREFIX, BackupError, Restored
 from .donations import RECEIPT_FLOOR
 from .engine import Database
 from .schema import Donation, Event, Meta
+from .upsert import upsert
 
 DUMP_SUFFIX = ".dump"
 LAST_BACKUP_KEY = "last_backup"
@@ -85,9 +86,9 @@ def take_dump(db: Database, folder: Path, keep: int, now: dt.datetime, prefix: s
         for old in list_dumps(folder)[keep:]:
             old.unlink(missing_ok=True)
     with db.write() as session:
-        session.merge(Meta(key=LAST_BACKUP_KEY, value=json.dumps(
+        upsert(session, Meta, {"key": LAST_BACKUP_KEY, "value": json.dumps(
             {"file": target.name, "at": now.isoformat(), "size_kb": round(target.stat().st_size / 1024),
-             "folder": str(folder)}, ensure_ascii=False)))
+             "folder": str(folder)}, ensure_ascii=False)})
     return target
 
 

@@ -7,13 +7,16 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from .schema import ScreenPresence
+from .upsert import upsert
 
 
 def put(session: Session, sid: str, process: str, screen_id: str, own_name: str | None, view: str,
         since: dt.datetime, address: str | None, now: dt.datetime) -> None:
     """Record (or refresh) a screen on a socket of this process."""
-    session.merge(ScreenPresence(sid=sid[:64], process=process, screen_id=screen_id, own_name=own_name,
-                                 view=view, since=since, address=(address or "")[:64] or None, seen_at=now))
+    # Upserted: a screen's events are handled on threads of their own, and two hellos can race.
+    upsert(session, ScreenPresence, {"sid": sid[:64], "process": process, "screen_id": screen_id,
+                                     "own_name": own_name, "view": view, "since": since,
+                                     "address": (address or "")[:64] or None, "seen_at": now})
 
 
 def remove(session: Session, sid: str) -> None:

@@ -7,6 +7,7 @@ from sqlalchemy import func, select, update
 
 from .engine import Database, utcnow
 from .schema import LoginFailure, LoginLock
+from .upsert import upsert
 
 
 def _client_scope(client: str, role: str) -> str:
@@ -54,7 +55,7 @@ class SharedCounts:
         until = self.clock() + dt.timedelta(seconds=seconds)
         with self.db.write() as session:
             scope = _role_scope(role) if client is None else _client_scope(client, role)
-            session.merge(LoginLock(scope=scope, until=until))
+            upsert(session, LoginLock, {"scope": scope, "until": until})  # two processes may lock it at once
             # The budget that was spent starts again after its lock, as the local counts do.
             if client is None:
                 session.execute(update(LoginFailure).where(LoginFailure.role == role).values(for_role=False))
