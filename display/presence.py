@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import secrets
-import socket
 import threading
+import time
 
 from kiosk.storage import screens as presence_queries
-from kiosk.storage import utcnow
+from kiosk.storage import process_name, utcnow
 
 from .screens import Presence, Registry
 
@@ -29,7 +27,7 @@ class SharedRegistry(Registry):
         super().__init__()
         self.db = db
         self.on_change = on_change
-        self.process = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.process = process_name()
         self._seen: tuple | None = None  # the list as last seen; None before the first look
         self._thread = threading.Thread(target=self._refresh, name="screen-presence", daemon=True)
         self._thread.start()
@@ -73,4 +71,4 @@ class SharedRegistry(Registry):
             except Exception:  # noqa: BLE001 - a database hiccup must not end the refreshing
                 if not self.db.closed:
                     log.exception("screen presence refresh")
-            threading.Event().wait(REFRESH_SECONDS)
+            time.sleep(REFRESH_SECONDS)

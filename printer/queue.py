@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import secrets
-import socket
 import threading
 import time
 from typing import Callable
 
 from kiosk.storage import donations as store
-from kiosk.storage import utcnow
+from kiosk.storage import process_name, utcnow
 
 from . import device
 
@@ -49,7 +46,7 @@ class PrintQueue:
         self.receipts_dir = receipts_dir
         self.render = render
         self.clock = clock
-        self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.owner = process_name()
         self.state = {"state": "unknown", "message": "Chưa in lần nào từ khi khởi động.", "checked_at": None}
         self._lock = threading.Lock()
         self._wake = threading.Event()

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import secrets
+import socket
 import threading
 from contextlib import contextmanager, nullcontext
 from typing import Callable, Iterator, TypeVar
@@ -24,6 +27,12 @@ OWNER_LOCK_NAMESPACE = 0x6B696F
 def utcnow() -> dt.datetime:
     """Aware current time in UTC; every stored timestamp is UTC."""
     return dt.datetime.now(dt.timezone.utc)
+
+
+def process_name() -> str:
+    """A name for this process that no other process on any machine shares: host, pid, a random tail."""
+    # The random tail: a pid is reused after a restart, and rows the old process left must not look ours.
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 def _tune_sqlite(engine: Engine) -> None:

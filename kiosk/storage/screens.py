@@ -34,10 +34,6 @@ def live(session: Session, fresh_after: dt.datetime) -> list[ScreenPresence]:
     return list(session.scalars(select(ScreenPresence).where(ScreenPresence.seen_at > fresh_after)))
 
 
-def purge(session: Session, stale_before: dt.datetime, process: str | None = None) -> None:
-    """Forget stale sockets (and, at a start, every socket this process name held before)."""
-    query = delete(ScreenPresence).where(ScreenPresence.seen_at <= stale_before)
-    if process is not None:
-        query = delete(ScreenPresence).where((ScreenPresence.seen_at <= stale_before) |
-                                             (ScreenPresence.process == process))
-    session.execute(query)
+def purge(session: Session, stale_before: dt.datetime) -> None:
+    """Forget sockets no process has refreshed since `stale_before`."""
+    session.execute(delete(ScreenPresence).where(ScreenPresence.seen_at <= stale_before))
