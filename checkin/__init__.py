@@ -12,11 +12,10 @@ def _setup(state) -> None:
 
     from . import live
     from .import_jobs import ImportJobs
-    from .invitations import CardJobs
+    from .card_exports import CardJobs
     app = state.app
     live.setup(app)
-    app.extensions["kiosk.card_jobs"] = CardJobs(app.extensions["kiosk.db"],
-                                                 Path(app.config["KIOSK_DATA_DIR"]) / "exports")
+    app.extensions["kiosk.card_jobs"] = CardJobs(app.extensions["kiosk.db"], Path(app.config["KIOSK_EXPORT_DIR"]))
     app.extensions["kiosk.import_jobs"] = ImportJobs(app.extensions["kiosk.db"])
 
 

@@ -10,7 +10,7 @@ from kiosk import auth, boundary
 from kiosk.storage import events as event_queries
 from kiosk.storage import invitees as invitee_queries
 
-from . import bp, import_jobs, invitations, naming
+from . import bp, card_exports, invitations, naming
 from .codes import display_form
 from .import_jobs import ImportJobs
 from .people import HONORIFICS, PersonError
@@ -24,7 +24,7 @@ def _db():
     return current_app.extensions["kiosk.db"]
 
 
-def _jobs() -> invitations.CardJobs:
+def _jobs() -> card_exports.CardJobs:
     return current_app.extensions["kiosk.card_jobs"]
 
 
@@ -210,7 +210,7 @@ def import_upload():
         if not started:
             flash(f"Đang nhập tệp “{job.filename}”. Hãy đợi xong rồi nhập tệp khác.", "error")
     # A usual list is read and written in about a second: the answer then lands on the result itself.
-    import_jobs.wait(job, 3.0)
+    jobs.wait(job.id, 3.0)
     return redirect(url_for("checkin.import_job", job_id=job.id), code=303)
 
 
@@ -225,7 +225,7 @@ def import_job(job_id: str):
             # The list names people of offices invited as "Đại diện …": offer to withdraw those invitations.
             return render_template("checkin/import_offices.html", job=job, summary=_import_summary(job))
         if not job.announced:
-            job.announced = True
+            _import_jobs().announced(job.id)
             flash(_import_summary(job))
         return redirect(url_for("checkin.admin_invitees"))
     status = 400 if job.status in ("checked", "failed") else 200
@@ -252,7 +252,7 @@ def import_offices(job_id: str):
     offered = {office.id for office in job.offices}
     chosen = [int(v) for v in request.form.getlist("withdraw") if v.isdigit() and int(v) in offered]
     withdrawn = invitations.withdraw_offices(_db(), chosen, auth.current_role()) if chosen else 0
-    job.offices, job.announced = [], True
+    _import_jobs().announced(job.id, offices_handled=True)
     flash(_import_summary(job) + (f" Đã thu hồi {withdrawn} thư mời đại diện đơn vị; mã của các thư mời đó sẽ bị "
                                   "từ chối ở cổng." if withdrawn else " Giữ nguyên các thư mời đại diện đơn vị."))
     return redirect(url_for("checkin.admin_invitees"))
@@ -295,6 +295,12 @@ def export_download(job_id: str):
     job = _jobs().get(job_id)
     if job is None or job.status != "done":
         abort(404)
+    if not job.path.is_file():
+        # Made by another process whose exports folder this one does not see (KIOSK_EXPORT_DIR not shared).
+        return render_template("message.html", title="Không thấy tệp thẻ",
+                               message="Tệp thẻ này được tạo trên một tiến trình máy chủ khác và không có ở đây. "
+                                       "Hãy đặt KIOSK_EXPORT_DIR chung cho mọi tiến trình (README “Several "
+                                       "processes”), hoặc tạo lại tệp ở trang Khách mời."), 404
     mimetype = "application/pdf" if job.fmt == "pdf" else "application/zip"
     return send_file(job.path, mimetype=mimetype, as_attachment=True, download_name=job.path.name)
 

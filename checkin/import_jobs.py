@@ -10,16 +10,15 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
-import time
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 
 from kiosk import errors
 from kiosk.storage import Database
 
 from . import invitations
-from .importer import ImportFileError, ImportReport, parse_invitees
-from .job_registry import JobRegistry
+from .background import JobBook, JobState
+from .importer import ImportFileError, ImportReport, RowError, parse_invitees
+from .people import PersonFields
 
 log = logging.getLogger(__name__)
 
@@ -28,28 +27,53 @@ WORKER_MEMORY = 2 * 1024 ** 3       # address space of the worker (Linux): a bom
 KEEP_JOBS = 5                       # finished jobs remembered (their reports are shown until then)
 TOO_COMPLEX = ("Tệp quá lớn hoặc quá phức tạp để đọc (quá thời gian hoặc bộ nhớ cho phép). "
                "Hãy mở tệp trong Excel, chỉ giữ danh sách khách mời rồi lưu lại.")
+INTERRUPTED = ("Máy chủ dừng khi đang nhập tệp này. Hãy tải tệp lên lại: các dòng đã ghi sẽ được cập nhật, "
+               "không nhân đôi.")
 UNREADABLE = "Không đọc được tệp này. Hãy mở tệp trong Excel, lưu lại theo tệp mẫu rồi tải lên lại."
 
 
 @dataclass
 class ImportJob:
-    """One import: reading → (checked, when the file has errors) → writing → done, or failed."""
+    """One import as the admin page shows it: reading → (checked, when the file has errors) → writing →
+    done, or failed. Kept in the database (checkin/background.py), so any process shows it."""
 
     id: str
     filename: str
     actor: str
-    status: str = "reading"
-    report: ImportReport | None = None
-    error: str | None = None
-    done: int = 0
-    total: int = 0
-    counts: dict = field(default_factory=dict)
-    announced: bool = False   # the "done" message was shown once
-    offices: list = field(default_factory=list)   # office invitations the list now names people for
+    status: str
+    report: ImportReport | None
+    error: str | None
+    done: int
+    total: int
+    counts: dict
+    announced: bool   # the "done" message was shown once
+    offices: list     # office invitations the list now names people for
 
     @property
     def running(self) -> bool:
         return self.status in ("reading", "writing")
+
+
+def _report_json(report: ImportReport) -> dict:
+    return {"rows": [[row, asdict(person)] for row, person in report.rows],
+            "errors": [asdict(error) for error in report.errors], "example_row": report.example_row}
+
+
+def _report_of(data: dict | None) -> ImportReport | None:
+    if data is None:
+        return None
+    return ImportReport(rows=[(row, PersonFields(**person)) for row, person in data["rows"]],
+                        errors=[RowError(**error) for error in data["errors"]], example_row=data["example_row"])
+
+
+def _job(state: JobState) -> ImportJob:
+    detail = state.detail
+    return ImportJob(id=state.id, filename=detail.get("filename", ""), actor=detail.get("actor", ""),
+                     status=state.status, report=_report_of(detail.get("report")), error=state.error,
+                     done=state.done, total=state.total, counts=detail.get("counts", {}),
+                     announced=detail.get("announced", False),
+                     offices=[invitations.NamedOffice(o["id"], o["name"], o["organisation"], tuple(o["named"]))
+                              for o in detail.get("offices", [])])
 
 
 def _limit_memory() -> None:
@@ -102,88 +126,97 @@ def read_in_worker(filename: str, data: bytes, groups: dict[str, str], timeout: 
 
 
 class ImportJobs:
-    """Starts imports (one at a time) and remembers the last few for the admin page."""
+    """Starts imports (one at a time over every process) and keeps the last few for the admin page."""
 
     def __init__(self, db: Database):
         self.db = db
-        self.registry: JobRegistry[ImportJob] = JobRegistry(KEEP_JOBS)
+        self.book = JobBook(db, "import", KEEP_JOBS, INTERRUPTED)
 
     def start(self, filename: str, data: bytes, only_valid: bool, actor: str) -> tuple[ImportJob, bool]:
         """Begin reading (and, if clean or `only_valid`, writing) a list; (job, False) when another import
         is still running: that one is returned instead."""
-        with self.registry.lock:
-            running = self.registry.running()
-            if running is not None:
-                return running, False
-            job = ImportJob(id=uuid.uuid4().hex, filename=filename, actor=actor)
-            self.registry.add(job)
-        self._thread(self._read_then_write, job, data, only_valid)
-        return job, True
+        state, started, _kept = self.book.start("reading", detail={"filename": filename, "actor": actor})
+        if started:
+            self._thread(self._read_then_write, state.id, filename, actor, data, only_valid)
+        return _job(state), started
 
     def write_valid_rows(self, job_id: str, actor: str) -> ImportJob | None:
         """After a report with errors: import its valid rows (the organiser chose to)."""
-        with self.registry.lock:
-            job = self.registry.get(job_id)
-            if job is None or job.status != "checked" or self.registry.running() is not None:
-                return job
-            job.status, job.actor = "writing", actor
-        self._thread(self._write, job, True)
-        return job
+        job = self.get(job_id)
+        if job is None or job.status != "checked":
+            return job
+        detail = {"filename": job.filename, "actor": actor, "report": _report_json(job.report)}
+        if self.book.resume(job_id, "checked", "writing", detail):
+            self._thread(self._write, job_id, job.filename, actor, job.report, True)
+        return self.get(job_id)
 
     def get(self, job_id: str) -> ImportJob | None:
-        """A job by id (only the last few are kept)."""
-        return self.registry.get(job_id)
+        """A job by id (only the last few are kept); one whose process died reads as failed."""
+        state = self.book.get(job_id)
+        return None if state is None else _job(state)
+
+    def announced(self, job_id: str, offices_handled: bool = False) -> None:
+        """The admin has seen the result (and answered about the offices): it is not shown again."""
+        self.book.note(job_id, announced=True, **({"offices": []} if offices_handled else {}))
+
+    def wait(self, job_id: str, seconds: float) -> None:
+        """Give a job a moment to finish (a small list is read and written within the request)."""
+        self.book.wait(job_id, seconds)
 
     def _thread(self, target, *args) -> None:
         threading.Thread(target=target, args=args, name="kiosk-import", daemon=True).start()
 
-    def _read_then_write(self, job: ImportJob, data: bytes, only_valid: bool) -> None:
+    def _read_then_write(self, job_id: str, filename: str, actor: str, data: bytes, only_valid: bool) -> None:
         try:
-            job.report = read_in_worker(job.filename, data, invitations.group_choices(self.db))
+            report = read_in_worker(filename, data, invitations.group_choices(self.db))
         except ImportFileError as exc:
-            job.status, job.error = "failed", str(exc)
+            self.book.finish(job_id, "failed", error=str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - reported on the page, never lost in a thread
-            self._failed(job, exc)
+            self._failed(job_id, filename, exc, 0, 0)
             return
-        if job.report.errors and not only_valid:
-            job.status = "checked"
+        detail = {"filename": filename, "actor": actor, "report": _report_json(report)}
+        if report.errors and not only_valid:
+            self.book.finish(job_id, "checked", detail=detail)
             return
-        job.status = "writing"
-        self._write(job, only_valid)
+        if self.book.update(job_id, status="writing", detail=detail):
+            self._write(job_id, filename, actor, report, only_valid)
 
-    def _write(self, job: ImportJob, only_valid: bool) -> None:
-        job.total = len(job.report.rows)
+    def _write(self, job_id: str, filename: str, actor: str, report: ImportReport, only_valid: bool) -> None:
+        total = len(report.rows)
+        done = [0]
+
+        def progress(n: int) -> None:
+            done[0] = n
+            self.book.progress(job_id, n)
         try:
-            job.counts = invitations.apply_import(self.db, job.report, only_valid, job.actor, job.filename,
-                                                  progress=lambda n: setattr(job, "done", n))
-            job.offices = self._offices_now_named(job)
-            job.status = "done"
+            self.book.update(job_id, total=total)
+            counts = invitations.apply_import(self.db, report, only_valid, actor, filename, progress=progress)
+            offices = self._offices_now_named(report, filename)
+            self.book.finish(job_id, "done", done=total, detail={
+                "filename": filename, "actor": actor, "report": _report_json(report), "counts": counts,
+                "offices": [asdict(office) for office in offices]})
         except invitations.InvitationError as exc:
-            job.status, job.error = "failed", exc.message
+            self.book.finish(job_id, "failed", error=exc.message)
         except Exception as exc:  # noqa: BLE001
-            self._failed(job, exc)
+            self._failed(job_id, filename, exc, done[0], total)
 
-    def _offices_now_named(self, job: ImportJob) -> list:
+    def _offices_now_named(self, report: ImportReport, filename: str) -> list:
         try:
-            return invitations.offices_now_named(self.db, job.report)
+            return invitations.offices_now_named(self.db, report)
         except Exception:  # noqa: BLE001 - a suggestion only: the import itself is done and must say so
-            log.exception("Looking for office invitations after importing %s failed", job.filename)
+            log.exception("Looking for office invitations after importing %s failed", filename)
             return []
 
-    def _failed(self, job: ImportJob, exc: Exception) -> None:
-        written = f" Đã ghi {job.done}/{job.total} dòng; nhập lại cùng tệp sẽ cập nhật các dòng đó, không nhân đôi." \
-            if job.done else ""
+    def _failed(self, job_id: str, filename: str, exc: Exception, done: int, total: int) -> None:
+        written = f" Đã ghi {done}/{total} dòng; nhập lại cùng tệp sẽ cập nhật các dòng đó, không nhân đôi." \
+            if done else ""
         if errors.is_disk_full(exc):
-            job.error = errors.DISK_FULL + written
+            error = errors.DISK_FULL + written
         else:
-            log.error("Import of %s failed", job.filename, exc_info=exc)
-            job.error = "Lỗi ngoài dự kiến khi nhập (đã ghi vào nhật ký)." + written
-        job.status = "failed"
-
-
-def wait(job: ImportJob, seconds: float) -> None:
-    """Give a job a moment to finish (a small list is read and written within the request)."""
-    deadline = time.monotonic() + seconds
-    while job.running and time.monotonic() < deadline:
-        time.sleep(0.02)
+            log.error("Import of %s failed", filename, exc_info=exc)
+            error = "Lỗi ngoài dự kiến khi nhập (đã ghi vào nhật ký)." + written
+        try:
+            self.book.finish(job_id, "failed", error=error)
+        except Exception:  # noqa: BLE001 - the database refused too (a full disk): the next look finds it lost
+            log.exception("Recording the failure of import %s", job_id)

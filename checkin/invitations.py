@@ -1,9 +1,7 @@
 """Invitation use cases shared by the admin pages and the command line: import, edit, reissue, cards."""
 from __future__ import annotations
 
-import threading
 import time
-import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +16,6 @@ from . import card_batches, naming
 from .cards import CardPerson, CardRenderer, EventCardInfo, write_pdf
 from .codes import new_code
 from .importer import ImportReport, parse_invitees, template_xlsx
-from .job_registry import JobRegistry
 from .people import PersonFields, clean_person, group_lookup
 
 
@@ -231,72 +228,3 @@ def write_cards(db: Database, out: Path, fmt: str, progress=None) -> Path:
         raise InvitationError("bad_format", "Định dạng chỉ có thể là pdf hoặc png.")
     tmp.replace(out)
     return out
-
-
-@dataclass
-class CardJob:
-    """A card export running in the background, for the admin page's progress bar."""
-
-    id: str
-    fmt: str
-    total: int
-    done: int = 0
-    status: str = "running"  # running | done | failed
-    path: Path | None = None
-    error: str | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.status == "running"
-
-
-# Finished exports kept for download; older ones (and their files) are removed when a new one starts.
-KEEP_EXPORTS = 3
-EXPORT_PATTERNS = ("thu-moi-*.pdf", "thu-moi-*.zip", "thu-moi-*.part", "uploads/*")
-
-
-class CardJobs:
-    """Starts card exports in a thread, one at a time, and remembers the last few."""
-
-    def __init__(self, db: Database, out_dir: Path):
-        self.db = db
-        self.out_dir = out_dir
-        self.registry: JobRegistry[CardJob] = JobRegistry(KEEP_EXPORTS)
-
-    def start(self, fmt: str) -> tuple[CardJob, bool]:
-        """Begin an export of every card in `fmt` (pdf or png); (job, False) when one is already running:
-        rendering a thousand cards takes every core, so a second request gets the running job."""
-        if fmt not in ("pdf", "png"):
-            raise InvitationError("bad_format", "Định dạng chỉ có thể là pdf hoặc png.")
-        with self.registry.lock:
-            running = self.registry.running()
-            if running is not None:
-                return running, False
-            _info, people = card_people(self.db)
-            job = CardJob(id=uuid.uuid4().hex, fmt=fmt, total=len(people))
-            self.registry.add(job)
-            self._remove_other_files()
-        target = self.out_dir / f"thu-moi-{utcnow():%Y%m%d-%H%M%S}-{job.id[:6]}.{'pdf' if fmt == 'pdf' else 'zip'}"
-
-        def run():
-            try:
-                job.path = write_cards(self.db, target, fmt, progress=lambda n: setattr(job, "done", n))
-                job.status = "done"
-            except Exception as exc:  # reported on the page; the organiser can start again
-                job.status, job.error = "failed", str(exc)
-
-        threading.Thread(target=run, name=f"cards-{job.id[:6]}", daemon=True).start()
-        return job, True
-
-    def get(self, job_id: str) -> CardJob | None:
-        """A job by id."""
-        return self.registry.get(job_id)
-
-    def _remove_other_files(self) -> None:
-        """Delete every export file but the remembered jobs' (cards hold personal data). Called as a new
-        export starts, when no other runs: a .part file left now is from a crash."""
-        kept = {job.path for job in self.registry.jobs() if job.path}
-        for pattern in EXPORT_PATTERNS:
-            for path in self.out_dir.glob(pattern):
-                if path.is_file() and path not in kept:
-                    path.unlink(missing_ok=True)

@@ -39,7 +39,7 @@ def _rehearsal_labels(info: dict | None) -> dict | None:
 def create_app(config: dict | None = None) -> Flask:
     """Build the app on its data folder: config, secret key, database, default event, PINs, blueprints."""
     cfg = load_config(config)
-    data_dir = ensure_data_dir(cfg["KIOSK_DATA_DIR"])
+    data_dir = ensure_data_dir(cfg["KIOSK_DATA_DIR"], cfg["KIOSK_EXPORT_DIR"])
     configure_logging(data_dir)
 
     app = Flask(__name__, static_folder=str(PROJECT_ROOT / "static"), static_url_path="/static")

@@ -335,6 +335,7 @@ def rehearse(start: str | None, host: str | None, port: int | None, simulate: bo
     next_command = None
     try:
         next_command = _serve({**_listen(host, port), "KIOSK_DATA_DIR": str(copy_dir), "DATABASE_URL": copy_url,
+                               "KIOSK_EXPORT_DIR": str(copy_dir / "exports"),
                                "KIOSK_BACKUP_MINUTES": 0}, on_ready=on_ready,
                               shown_pins=getattr(on_ready, "pins", None))
     finally:

@@ -24,6 +24,8 @@ DEFAULTS: dict[str, object] = {
     "KIOSK_MESSAGE_QUEUE": None,
     # The session secret shared by several processes (each with its own data folder); default: a file there.
     "KIOSK_SECRET_KEY": None,
+    # Card exports (PDF, ZIP): several processes name one folder here, so any of them serves a download.
+    "KIOSK_EXPORT_DIR": None,
     # 1 behind a reverse proxy on this machine (deploy/nginx-kiosk.conf): the device's address is taken from
     # the proxy's X-Forwarded-For (logs, login throttle). Only with KIOSK_HOST=127.0.0.1, or anyone could forge it.
     "KIOSK_BEHIND_PROXY": False,
@@ -90,6 +92,7 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
     for key, value in overrides.items():
         config.setdefault(key, value)
     config["KIOSK_DATA_DIR"] = str(data_dir)
+    config["KIOSK_EXPORT_DIR"] = str(Path(str(config["KIOSK_EXPORT_DIR"] or data_dir / "exports")).expanduser().resolve())
     if not config.get("DATABASE_URL"):
         config["DATABASE_URL"] = f"sqlite:///{data_dir / 'kiosk.sqlite3'}"
     queue_url = config.get("KIOSK_MESSAGE_QUEUE")
@@ -108,11 +111,12 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
     return config
 
 
-def ensure_data_dir(data_dir: str | Path) -> Path:
-    """Create the data folder and its sub-folders, owner-only (phone numbers, gifts, keys); return its path."""
+def ensure_data_dir(data_dir: str | Path, export_dir: str | Path | None = None) -> Path:
+    """Create the data folder and its sub-folders (and the exports folder, wherever it is), owner-only
+    (phone numbers, gifts, keys); return its path."""
     path = Path(data_dir)
-    for sub in ("", "logs", "receipts", "exports", "backups"):
-        folder = path / sub
+    for folder in [path / sub for sub in ("", "logs", "receipts", "exports", "backups")] + \
+            ([Path(export_dir)] if export_dir else []):
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         _owner_only(folder, 0o700)
     return path

@@ -150,6 +150,9 @@ def _make_rehearsal(conn: sqlite3.Connection, now: dt.datetime, start_text: str 
     # Its receipts start again at TD-0001 (a copy of a database from before the counter has none).
     if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'receipt_counter'").fetchone():
         conn.execute("DELETE FROM receipt_counter")
+    # The real event's exports and imports: their files are in the real exports folder, not the copy's.
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'background_job'").fetchone():
+        conn.execute("DELETE FROM background_job")
     # Its own identity: scans queued on a gate during the rehearsal are refused by the real event (409).
     info = {"started_at": now.isoformat(), "programme_start": start.isoformat()}
     for key, value in (("instance", secrets.token_hex(8)), (META_KEY, json.dumps(info))):

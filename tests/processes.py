@@ -45,13 +45,15 @@ def station(base_url: str, role: str, address: str | None = None) -> requests.Se
 
 
 class Cluster:
-    """N kiosk processes sharing a database, a message queue and a session secret, each with its own
-    data folder and log file (nothing else shared, as on several machines)."""
+    """N kiosk processes sharing a database, a message queue, a session secret and an exports folder, each
+    with its own data folder and log file (as deploy/ sets them up)."""
 
     def __init__(self, folder: Path, database_url: str, queue_url: str, count: int = 2, **env: str):
         self.database_url = database_url
+        self.export_dir = folder / "exports"
         common = {"DATABASE_URL": database_url, "KIOSK_MESSAGE_QUEUE": queue_url,
                   "KIOSK_SECRET_KEY": secrets.token_hex(32), "KIOSK_BEHIND_PROXY": "1",
+                  "KIOSK_EXPORT_DIR": str(self.export_dir),
                   **{f"KIOSK_PIN_{role.upper()}": pin for role, pin in PINS.items()}, **env}
         self.processes = [KioskProcess({**common, "KIOSK_DATA_DIR": str(folder / f"kiosk{i}")},
                                        folder / f"kiosk{i}.log") for i in range(count)]

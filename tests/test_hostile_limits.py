@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import socket
 
-from checkin import invitations
+from checkin import card_exports, invitations
 from kiosk.boundary import MAX_BODY, SMALL_BODY
 from kiosk.sockets import MAX_MESSAGE
 from printer import desk
@@ -57,7 +57,7 @@ def test_one_card_export_at_a_time_and_old_files_are_removed(app, client_as, mon
         wait_until(lambda: done(job), timeout=60)
         jobs.append(job)
     files = sorted(p.name for p in Path(exports).glob("thu-moi-*"))
-    assert len(files) == invitations.KEEP_EXPORTS and not [f for f in files if f.endswith(".part")]
+    assert len(files) == card_exports.KEEP_EXPORTS and not [f for f in files if f.endswith(".part")]
     assert admin.get(f"/api/invitations/export/{jobs[0]}").status_code == 404      # forgotten with its file
     assert admin.get(f"/api/invitations/export/{jobs[-1]}").get_json()["download_url"]
 

@@ -355,18 +355,74 @@ def test_the_mc_on_one_process_lists_the_screens_connected_to_the_other(cluster)
         mc_socket.disconnect()
 
 
-def test_a_card_export_started_through_nginx_is_followed_and_downloaded_from_the_same_device(cluster, proxy):
-    admin = station(proxy.url, "admin", "127.0.0.90")
-    started = admin.post(f"{proxy.url}/api/invitations/export", json={"format": "pdf"}, timeout=30)
-    assert started.status_code == 202, started.text
-    job = started.json()["job"]
+def _export_status(session: requests.Session, base: str, job: str) -> dict:
+    answer = session.get(f"{base}/api/invitations/export/{job}", timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_a_card_export_runs_once_over_both_processes_and_either_follows_and_serves_it(cluster):
+    admins = [station(url, "admin") for url in cluster.urls]
+    with ThreadPoolExecutor(6) as pool:   # six clicks at once, three on each process
+        answers = list(pool.map(lambda i: admins[i % 2].post(f"{cluster.urls[i % 2]}/api/invitations/export",
+                                                             json={"format": "pdf"}, timeout=30), range(6)))
+    assert {a.status_code for a in answers} == {202}
+    job = answers[0].json()["job"]
+    assert {a.json()["job"] for a in answers} == {job}                     # one export, whoever clicked
+    assert sum("message" not in a.json() for a in answers) == 1             # started once, joined five times
     deadline = time.monotonic() + 120
-    status = started.json()
-    while status["status"] != "done" and time.monotonic() < deadline:
+    status = _export_status(admins[1], cluster.urls[1], job)
+    while status["status"] == "running" and time.monotonic() < deadline:
         time.sleep(0.3)
-        status = admin.get(f"{proxy.url}/api/invitations/export/{job}", timeout=10).json()
+        status = _export_status(admins[1], cluster.urls[1], job)
     assert status["status"] == "done", status
-    pdf = admin.get(proxy.url + status["download_url"], timeout=30)
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-    # The device stayed on one process (nginx hashes its address), the one holding the job and its file.
-    assert len({upstream for device, upstream, _r in proxy.served() if device == "127.0.0.90"}) == 1
+    assert _export_status(admins[0], cluster.urls[0], job) == status
+    files = [admin.get(url + status["download_url"], timeout=30) for admin, url in zip(admins, cluster.urls)]
+    assert [f.status_code for f in files] == [200, 200] and files[0].content == files[1].content
+    assert files[0].content.startswith(b"%PDF")
+    assert cluster.query("SELECT count(*) FROM background_job WHERE kind = 'cards'") == [(1,)]
+
+
+def test_a_card_export_whose_process_is_killed_reads_failed_on_the_other_which_starts_a_new_one(cluster, tmp_path):
+    cluster.import_people(tmp_path, 600)          # long enough to be cut off half-way
+    admins = [station(url, "admin") for url in cluster.urls]
+    job = admins[0].post(f"{cluster.urls[0]}/api/invitations/export", json={"format": "png"}, timeout=30).json()["job"]
+    deadline = time.monotonic() + 60
+    status = _export_status(admins[1], cluster.urls[1], job)
+    while status["done"] == 0 and status["status"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        status = _export_status(admins[1], cluster.urls[1], job)
+    assert status["status"] == "running" and 0 < status["done"] < status["total"], status   # seen from process 1
+    cluster.processes[0].kill()
+    deadline = time.monotonic() + 30
+    while status["status"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.3)
+        status = _export_status(admins[1], cluster.urls[1], job)
+    assert status["status"] == "failed" and "Máy chủ dừng khi đang tạo thẻ" in status["error"], status
+    again = admins[1].post(f"{cluster.urls[1]}/api/invitations/export", json={"format": "pdf"}, timeout=30).json()
+    assert again["job"] != job and "message" not in again
+    cluster.processes[0].start()
+    # The process that comes back agrees; the cut export's half-written file went when the new one started.
+    assert _export_status(admins[0], cluster.urls[0], job)["status"] == "failed"
+    deadline = time.monotonic() + 120
+    while _export_status(admins[0], cluster.urls[0], again["job"])["status"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert _export_status(admins[0], cluster.urls[0], again["job"])["status"] == "done"
+    assert [p.suffix for p in cluster.export_dir.glob("thu-moi-*")] == [".pdf"]
+
+
+def test_an_import_checked_on_one_process_is_written_from_the_other(cluster):
+    from .invitee_files import xlsx_bytes
+    admins = [station(url, "admin") for url in cluster.urls]
+    rows = [["Hoàng Văn Thụ", "Ông", "Trưởng thôn", "Thôn Nà Pài", "", "", "", "", ""],
+            ["", "Bà", "", "Thôn Khuổi Hai", "", "", "", "", ""]]         # a name missing: the file is checked
+    upload = admins[0].post(f"{cluster.urls[0]}/admin/invitees/import", files={"file": ("ds.xlsx", xlsx_bytes(rows))},
+                            data={"csrf_token": admins[0].headers["X-CSRFToken"]}, allow_redirects=False, timeout=30)
+    assert upload.status_code == 303, upload.text
+    job = upload.headers["Location"].rsplit("/", 1)[1]
+    report = admins[1].get(f"{cluster.urls[1]}/admin/invitees/import/{job}", timeout=10)
+    assert report.status_code == 400 and "Chỉ nhập 1 dòng hợp lệ" in report.text
+    written = admins[1].post(f"{cluster.urls[1]}/admin/invitees/import",
+                             data={"job": job, "csrf_token": admins[1].headers["X-CSRFToken"]}, timeout=30)
+    assert written.status_code == 200 and "thêm 1, cập nhật 0, bỏ qua 1 dòng lỗi" in written.text
+    assert cluster.query("SELECT count(*) FROM invitee WHERE full_name = 'Hoàng Văn Thụ'") == [(1,)]

@@ -69,7 +69,7 @@ def test_a_version_1_database_gains_group_kinds(data_dir):
     again = create_app(app_config(data_dir))
     try:
         db = again.extensions["kiosk.db"]
-        assert schema_version(db) == SCHEMA_VERSION == 5
+        assert schema_version(db) == SCHEMA_VERSION == 6
         with db.read() as session:
             kinds = dict(session.execute(text("SELECT key, kind FROM invitee_group")).all())
         assert kinds["giao-vien-thcs-phu-thong"] == "staff" and kinds["hoc-sinh-thcs-phu-thong"] == "students"
@@ -115,7 +115,7 @@ def test_a_version_3_database_gains_admission_sources_and_the_gate_copy_triggers
     again = create_app(app_config(data_dir))
     try:
         db = again.extensions["kiosk.db"]
-        assert schema_version(db) == SCHEMA_VERSION == 5
+        assert schema_version(db) == SCHEMA_VERSION == 6
         with db.write() as session:
             before = session.execute(text("SELECT count(*) FROM gate_change")).scalar()
             session.execute(text("UPDATE invitee SET checked_in_source = 'paper' WHERE id = "
@@ -128,7 +128,7 @@ def test_a_version_3_database_gains_admission_sources_and_the_gate_copy_triggers
 
 
 @pytest.mark.sqlite_only
-def test_a_version_4_database_gains_print_leases_and_numbers_on_from_its_last_receipt(data_dir):
+def test_a_version_4_database_gains_print_leases_background_jobs_and_numbers_on_from_its_last_receipt(data_dir):
     """A data folder from before several processes: print jobs gain owner and lease, and the receipt counter
     starts after the gifts already recorded (no number given twice)."""
     import sqlite3
@@ -145,6 +145,7 @@ def test_a_version_4_database_gains_print_leases_and_numbers_on_from_its_last_re
     first.extensions["kiosk.db"].dispose()
     conn = sqlite3.connect(data_dir / "kiosk.sqlite3")                       # as version 4 created it
     conn.execute("DROP TABLE receipt_counter")
+    conn.execute("DROP TABLE background_job")                              # version 6 (background jobs) too
     conn.execute("ALTER TABLE print_job DROP COLUMN owner")
     conn.execute("ALTER TABLE print_job DROP COLUMN lease_until")
     conn.execute("UPDATE kiosk_meta SET value = '4' WHERE key = 'schema_version'")
@@ -152,13 +153,14 @@ def test_a_version_4_database_gains_print_leases_and_numbers_on_from_its_last_re
     conn.close()
     again = create_app(app_config(data_dir))
     try:
-        assert schema_version(again.extensions["kiosk.db"]) == SCHEMA_VERSION == 5
+        assert schema_version(again.extensions["kiosk.db"]) == SCHEMA_VERSION == 6
         client = again.test_client()
         login(client, "cashier")
         second = client.post("/api/donations", json={**gift, "request_id": "v4-upgrade-gift-2"}).get_json()
         assert second["receipt_no"].endswith("0002")
         with again.extensions["kiosk.db"].read() as session:
             assert session.execute(text("SELECT owner, lease_until FROM print_job")).all()
+            assert session.execute(text("SELECT count(*) FROM background_job")).scalar() == 0
     finally:
         again.extensions["printer.queue"].stop(10)
         again.extensions["kiosk.db"].dispose()

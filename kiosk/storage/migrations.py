@@ -13,7 +13,7 @@ from .upsert import upsert
 
 # The version a fresh database is created at. To change the schema: edit schema.py, bump this
 # number, and add UPGRADES[old_version] that brings a database of the old version up by one.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Version 1 databases ran the default event, whose group keys say who each group is.
 _DEFAULT_EVENT_KINDS = {"dai-dien-nhan-dan": "residents", "giao-vien-thcs-phu-thong": "staff",
@@ -58,8 +58,13 @@ def _print_leases(session: Session) -> None:
     _add_column(session, "print_job", "lease_until", moment)
 
 
+def _background_jobs(session: Session) -> None:
+    """5 → 6: card exports and imports kept in the database (any process shows them). create_all made the
+    background_job table; jobs running before the upgrade were in memory and ended with their process."""
+
+
 UPGRADES: dict[int, Callable[[Session], None]] = {1: _add_group_kind, 2: _phone_tails_only,
-                                                   3: _admission_sources, 4: _print_leases}
+                                                   3: _admission_sources, 4: _print_leases, 5: _background_jobs}
 
 # What a gate's local copy shows about an invitee (checkin/gate_copy.py). A change to any of these, by any
 # path (a scan, an undo, an import, an edit, a reissued card, the CLI in another process), must reach the

@@ -269,6 +269,28 @@ class PrintJob(Base):
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+class BackgroundJob(Base):
+    """A card export or a spreadsheet import run in the background by one process; any process reads its
+    state here (checkin/background.py). Files it makes are in the exports folder."""
+
+    __tablename__ = "background_job"
+    # One running job of a kind at a time, whichever process starts it: running_slot is 1 while running
+    # (NULL after), and NULLs never meet in a unique key.
+    __table_args__ = (UniqueConstraint("kind", "running_slot", name="uq_background_job_running"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))      # cards | import
+    status: Mapped[str] = mapped_column(String(16))    # cards: running | done | failed; import: reading |
+    running_slot: Mapped[int | None] = mapped_column(Integer)  # checked | writing | done | failed
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    # What the kind keeps (JSON): the format and file of an export; the file name, report, counts of an import.
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    error: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(80))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 class ScreenPresence(Base):
     """A screen's socket on one of several processes (display/presence.py); rows not refreshed are stale."""
 
