@@ -54,6 +54,7 @@ def login_mc(page, base_url, role="mc"):
     page.get_by_role("button", name="Đăng nhập").click()
     page.wait_for_url(base_url + "/mc")
     page.wait_for_selector("#mc[data-connected='1']", state="attached", timeout=5000)
+    page.bring_to_front()   # the MC's keys go to this page, not to another test page opened beside it
     return page
 
 
@@ -108,7 +109,8 @@ def test_an_mc_error_goes_once_the_next_action_succeeds(open_page, live_server):
     toast = mc.locator("#mc-toast")
     # The Wi-Fi drops for one click: the MC is told.
     mc.route("**/api/agenda/next", lambda route: route.abort(), times=1)
-    mc.keyboard.press(" ")
+    with mc.expect_request("**/api/agenda/next", timeout=10000):
+        mc.keyboard.press(" ")
     toast.wait_for(state="visible")
     assert toast.inner_text().startswith("Không gửi được lệnh tới máy chủ")
     # The next click lands: the message is no longer true and goes at once (not seconds later).

@@ -20,6 +20,8 @@ from .group_commit import GroupCommitter
 T = TypeVar("T")
 # pg_advisory_lock key of schema creation and first-run set-up ("kiosk" in ASCII, as a number).
 SETUP_LOCK_KEY = 0x6B696F736B
+# Set in session.info on write_or_replay's first run (see there).
+FIRST_TRY = "kiosk.first_try"
 # First half of the two-number advisory locks of Database.try_hold (the second: a hash of the name).
 OWNER_LOCK_NAMESPACE = 0x6B696F
 
@@ -143,12 +145,17 @@ class Database:
     def write_or_replay(self, work: Callable[[Session], T]) -> T:
         """Run `work(session)` in a write transaction; if it meets a unique key a twin request committed
         meanwhile (the same nonce or request_id, retried on another process), run it once more: its own
-        replay check then finds and returns the first answer, as a retry on one process would."""
+        replay check then finds and returns the first answer, as a retry on one process would.
+
+        On the first run `session.info[FIRST_TRY]` is set: work whose replay is caught by that unique key
+        anyway may skip looking for one (a query saved on every new request; retries are rare)."""
         try:
             with self.write() as session:
+                session.info[FIRST_TRY] = True
                 return work(session)
         except IntegrityError:
             with self.write() as session:
+                session.info[FIRST_TRY] = False
                 return work(session)
 
     @contextmanager
