@@ -51,6 +51,7 @@ function request()
     ["Cookie"] = "%(cookie)s",
     ["X-CSRFToken"] = "%(csrf)s"}, '{"code":"' .. code .. '","gate":"bench"}')
 end
+%(pause)s
 """
 
 
@@ -75,10 +76,15 @@ def wait_for_port(port: int) -> None:
     raise RuntimeError(f"nothing listens on port {port}")
 
 
-def wrk(url: str, connections: int, seconds: int, codes_file: Path, cookie: str = "", csrf: str = "") -> dict:
+def wrk(url: str, connections: int, seconds: int, codes_file: Path, cookie: str = "", csrf: str = "",
+        pause_ms: int = 0) -> dict:
+    """wrk's figures for POST /api/checkin; with `pause_ms`, each connection waits that long after every
+    answer (a gate between two guests) instead of sending its next scan at once."""
     threads = min(connections, 2)
     script = codes_file.with_suffix(f".{connections}.lua")
-    script.write_text(LUA % {"threads": threads, "codes": codes_file, "cookie": cookie, "csrf": csrf})
+    pause = f"function delay() return {pause_ms} end" if pause_ms else ""
+    script.write_text(LUA % {"threads": threads, "codes": codes_file, "cookie": cookie, "csrf": csrf,
+                             "pause": pause})
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
                           url], capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))

@@ -7,7 +7,9 @@ A private PostgreSQL cluster with its durable defaults (fsync, synchronous commi
 is on disk), a private Redis, `python -m kiosk serve` processes sharing both. wrk drives POST /api/checkin
 with codes never scanned before at 8 and 32 connections in all, split evenly over the processes (each wrk
 talks to one process, as nginx's per-device hash would spread devices). The same load on one process on
-SQLite. Then 200 MC presses on process A, timed until a Socket.IO screen on process B has the new state.
+SQLite. On 2 processes also 32 clients that pause 50 ms after each answer (gates between guests: a rate
+of about 500/s offered, and the latency at it). Then 200 MC presses on process A, timed until a Socket.IO
+screen on process A and on process B has the new state.
 Prints figures; asserts nothing.
 """
 from __future__ import annotations
@@ -31,6 +33,8 @@ sys.path.insert(0, str(ROOT))
 PY = sys.executable
 CLIENTS = (8, 32)
 CODES_PER_SECOND = 1500
+# The paced run: this many clients, each waiting this long after every answer (about 500 scans/s offered).
+PACED_CLIENTS, PACED_PAUSE_MS = 32, 50
 PINS = {"KIOSK_PIN_GATE": "222222", "KIOSK_PIN_ADMIN": "111111", "KIOSK_PIN_MC": "333333",
         "KIOSK_PIN_CASHIER": "444444"}
 
@@ -71,8 +75,9 @@ def _gate_login(url: str) -> tuple[str, str]:
     return "kiosk_session=" + http.cookies["kiosk_session"], csrf
 
 
-def _scan_load(urls: list[str], clients: int, seconds: int, codes: list[str], work: Path) -> dict:
-    """wrk on every process at once, clients split evenly; total rate, worst p50/p99, errors."""
+def _scan_load(urls: list[str], clients: int, seconds: int, codes: list[str], work: Path, pause_ms: int = 0) -> dict:
+    """wrk on every process at once, clients split evenly (each pausing `pause_ms` after an answer); total
+    rate, worst p50/p99, errors."""
     from bench.bench_checkin import wrk
     each = clients // len(urls)
     results: list[dict] = [{}] * len(urls)
@@ -82,7 +87,7 @@ def _scan_load(urls: list[str], clients: int, seconds: int, codes: list[str], wo
         chunk = work / f"codes-{clients}-{i}-{len(urls)}.txt"
         chunk.write_text("\n".join(codes[i * per:(i + 1) * per]) + "\n")
         cookie, csrf = _gate_login(urls[i])
-        results[i] = wrk(urls[i] + "/api/checkin", each, seconds, chunk, cookie, csrf)
+        results[i] = wrk(urls[i] + "/api/checkin", each, seconds, chunk, cookie, csrf, pause_ms)
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(urls))]
     for thread in threads:
         thread.start()
@@ -146,7 +151,7 @@ def main(seconds: int = 5) -> None:
     from tests.postgres import PrivatePostgres
     from tests.services import PrivateRedis
     work = Path(tempfile.mkdtemp(prefix="bench-processes-"))
-    needed = CODES_PER_SECOND * seconds * len(CLIENTS) + 1000
+    needed = CODES_PER_SECOND * seconds * (len(CLIENTS) + 1) + 1000   # the runs, and the paced one
     secret = secrets.token_hex(32)
     print(f"{seconds} s per run; first-time scans, each a durable commit; {needed} invitations per database")
 
@@ -184,6 +189,13 @@ def main(seconds: int = 5) -> None:
                     result = _scan_load([f"http://127.0.0.1:{p}" for p in ports], clients, seconds, chunk, work)
                     _show(f"PostgreSQL, {processes} process{'es' if processes > 1 else ''}", clients, result,
                           len(chunk))
+                if processes == 2:
+                    # 32 gates, each pausing between two guests: the latency at a rate the day could see, which
+                    # a closed loop cannot show (32 clients at 500/s there means 64 ms per scan on average).
+                    chunk = codes[offset:offset + CODES_PER_SECOND * seconds]
+                    result = _scan_load([f"http://127.0.0.1:{p}" for p in ports], PACED_CLIENTS, seconds, chunk,
+                                        work, PACED_PAUSE_MS)
+                    _show(f"PG, 2 proc., {PACED_PAUSE_MS} ms pause per client", PACED_CLIENTS, result, len(chunk))
                 if processes == 2:
                     # Beside the same press seen on the same process: what crossing Redis adds.
                     for label, screen_port in (("process A", ports[0]), ("process B", ports[1])):

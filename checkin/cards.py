@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import qrcode
 from PIL import Image, ImageDraw
 
-from kiosk.typesetting import draw_lines, fit_block, font, wrap
+from kiosk.typesetting import draw_lines, fit_block, font
 from kiosk.vietnamese import format_date_short, format_time, nfc
 
 from . import naming

@@ -1,6 +1,9 @@
 """What the gate pushes to screens: live counts, greetings for arriving delegates, the MC's roster."""
 from __future__ import annotations
 
+import logging
+import queue
+import threading
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -19,6 +22,7 @@ ROSTER_DELAY = 1.0
 # to screens is cut in protocol order (the count stays exact and GET /api/roster has everyone), so a crowd
 # of arrivals cannot make every push, and with it the gate, slower.
 ROSTER_ON_SCREENS = 300
+log = logging.getLogger(__name__)
 
 
 def setup(app: Flask) -> None:
@@ -56,11 +60,40 @@ def after_checkin(app: Flask, result: dict) -> None:
         # A late sync or a paper entry greets nobody: the person came in a while ago.
         # Only name, honorific, title, organisation and seat reach a screen: never a phone number.
         title, organisation = naming.detail_parts(guest["full_name"], guest.get("title"), guest.get("organisation"))
-        app.extensions["kiosk.socketio"].emit("greet", {
+        _greetings(app).put({
             "greeting": naming.greeting(guest.get("honorific"), guest["full_name"]), "title": title,
             "organisation": organisation, "seat": guest.get("seat"), "vip": guest.get("vip"),
-        }, namespace=push.NAMESPACE)
+        })
     push.coalesced(app, "checkin.roster", push.broadcast_state, ROSTER_DELAY)
+
+
+def _greetings(app: Flask) -> queue.SimpleQueue:
+    """The app's greetings to send, in order, by one thread of their own: with Redis between processes an
+    emit is a round trip, which the gate's answer need not wait for."""
+    outbox = app.extensions.get("checkin.greetings")
+    if outbox is not None:
+        return outbox
+    with app.extensions.setdefault("checkin.greetings_lock", threading.Lock()):
+        if "checkin.greetings" not in app.extensions:
+            app.extensions["checkin.greetings"] = queue.SimpleQueue()
+            threading.Thread(target=_send_greetings, args=(app, app.extensions["checkin.greetings"]),
+                             name="greetings", daemon=True).start()
+    return app.extensions["checkin.greetings"]
+
+
+def _send_greetings(app: Flask, outbox: queue.SimpleQueue) -> None:
+    db, socketio = app.extensions["kiosk.db"], app.extensions["kiosk.socketio"]
+    while True:
+        try:
+            greeting = outbox.get(timeout=1.0)
+        except queue.Empty:
+            if db.closed:
+                return   # the app shut down: nobody is left to greet
+            continue
+        try:
+            socketio.emit("greet", greeting, namespace=push.NAMESPACE)
+        except Exception:  # noqa: BLE001 - a lost greeting must not stop the ones after it
+            log.exception("Greeting not sent")
 
 
 def after_undo(app: Flask) -> None:

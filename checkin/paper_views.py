@@ -1,7 +1,7 @@
 """Entering the paper door list: GET /admin/paper and POST /api/checkin/paper (admin)."""
 from __future__ import annotations
 
-from flask import current_app, jsonify, render_template, request
+from flask import current_app, jsonify, render_template
 
 from kiosk import auth
 from kiosk.storage import checkins as checkin_queries

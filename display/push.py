@@ -20,9 +20,10 @@ from kiosk.storage import utcnow
 from . import programme, screens, show as show_model, timing
 from .state import snapshot
 
-# A push that is slow to build (thousands of arrivals to count) is spaced out further, so building it never
-# takes more than about this share of the server's time from the scans and actions it reports; but never
-# more than MAX_SPACING seconds apart (one slow build, a pause, must not freeze the counts for long).
+# Pushes that are slow to build (thousands of arrivals to count) are spaced out further, so building them
+# never takes more than about this share of the server's time from the scans and actions they report: one
+# budget for all the deferred pushes together (counts, roster, the gates' copies), not one for each. But
+# never more than MAX_SPACING seconds apart (one slow build, a pause, must not freeze the counts for long).
 BUSY_SHARE = 0.1
 MAX_SPACING = 5.0
 
@@ -116,8 +117,9 @@ def schedule_screens_push(app: Flask) -> None:
 
 def coalesced(app: Flask, key: str, send: Callable[[Flask], object], delay: float = COALESCE_SECONDS) -> None:
     """Call `send(app)` once, `delay` seconds from now, however often this is called meanwhile (per key);
-    a send that took long pushes the next one further out (see BUSY_SHARE)."""
+    sends that took long push the next ones further out (see BUSY_SHARE)."""
     lock = app.extensions.setdefault(key + "_lock", threading.Lock())
+    costs = app.extensions.setdefault("display.push_costs", {})   # key -> (seconds its last send took, when)
     with lock:
         if app.extensions.get(key + "_pending"):
             return
@@ -133,9 +135,12 @@ def coalesced(app: Flask, key: str, send: Callable[[Flask], object], delay: floa
             send(app)
         except Exception:  # noqa: BLE001
             log.exception("Deferred push %s failed", key)
-        app.extensions[key + "_cost"] = time.perf_counter() - started
+        finished = time.perf_counter()
+        costs[key] = (finished - started, finished)
 
-    spacing = min(app.extensions.get(key + "_cost", 0.0) / BUSY_SHARE, MAX_SPACING)
+    # Only sends of the last few seconds count: one slow screen list at start-up must not slow the counts later.
+    recent = time.perf_counter() - 2 * MAX_SPACING
+    spacing = min(sum(cost for cost, at in list(costs.values()) if at > recent) / BUSY_SHARE, MAX_SPACING)
     timer = threading.Timer(max(delay, spacing), run)
     timer.daemon = True
     timer.start()

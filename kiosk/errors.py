@@ -5,6 +5,7 @@ import errno
 import logging
 
 from flask import Flask, render_template, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from . import auth, boundary
@@ -27,6 +28,7 @@ HTTP_ERRORS = {
 DISK_FULL = ("Ổ đĩa đầy: máy chủ không ghi được dữ liệu nên thao tác này chưa được lưu. Hãy giải phóng "
              "dung lượng trên ổ đĩa của máy chủ (xoá tệp không cần) rồi thử lại. Dữ liệu đã lưu trước đó vẫn an toàn.")
 BUSY = "Cơ sở dữ liệu đang bận (một chương trình khác đang ghi). Hãy thử lại sau vài giây."
+LINK_LOST = "Mất kết nối tới cơ sở dữ liệu (máy chủ PostgreSQL vừa khởi động lại?). Đang kết nối lại; hãy thử lại sau vài giây."
 UNEXPECTED = ("Máy chủ gặp lỗi ngoài dự kiến (đã ghi vào nhật ký). Hãy thử lại; nếu vẫn lỗi, báo người quản trị. "
               "Các lượt đã báo thành công trước đó vẫn được lưu.")
 TITLES = {404: "Không tìm thấy trang", 413: "Dữ liệu quá lớn", 507: "Ổ đĩa đầy"}
@@ -62,6 +64,12 @@ def is_busy(exc: BaseException) -> bool:
                for cause in _causes(exc))
 
 
+def lost_link(exc: BaseException) -> bool:
+    """The database connection broke under a request (PostgreSQL restarted, the link dropped): the pool
+    replaces it, so the request may simply be sent again."""
+    return any(isinstance(cause, DBAPIError) and cause.connection_invalidated for cause in _causes(exc))
+
+
 def respond(status: int, code: str, message: str, title: str | None = None):
     """The error as JSON for API calls and fetches, as a Vietnamese page for a browser's page load."""
     if auth.wants_json():
@@ -95,6 +103,9 @@ def _unexpected(exc: Exception):
     if is_busy(exc):
         log.warning("Database busy: %s", exc)
         return respond(503, "busy", BUSY)
+    if lost_link(exc):
+        log.warning("Database connection lost: %s", exc)
+        return respond(503, "database_unreachable", LINK_LOST)
     log.error("Unexpected error", exc_info=exc)
     return respond(500, "server_error", UNEXPECTED, title="Lỗi máy chủ")
 

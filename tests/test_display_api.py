@@ -276,9 +276,10 @@ def test_an_edit_that_changes_nothing_is_not_a_change(client_as):
     assert admin.get("/api/agenda").get_json()["rev"] == before
 
 
-def test_a_push_that_was_slow_to_build_is_spaced_out(app, monkeypatch):
+def test_pushes_that_were_slow_to_build_are_spaced_out_together(app, monkeypatch):
     """After a send that took 50 ms the next one waits at least 10x that (BUSY_SHARE = 0.1), at most 5 s;
-    a quick one brings the usual delay back."""
+    a quick one brings the usual delay back. The deferred pushes share one budget: a slow roster spaces the
+    counts out too, so together they never take more than that share of the server."""
     import time
 
     from display import push
@@ -298,6 +299,16 @@ def test_a_push_that_was_slow_to_build_is_spaced_out(app, monkeypatch):
     push.coalesced(app, "test.slow", lambda _app: None, 0.25)
     push.coalesced(app, "test.slow", lambda _app: None, 0.25)
     assert delays[0] == 0.25 and delays[1] >= 0.5 and delays[2] == 0.25
-    app.extensions["test.slow_cost"] = 2.0  # one very slow build (a pause): the next waits 5 s, not 20
-    push.coalesced(app, "test.slow", lambda _app: None, 0.25)
-    assert delays[3] == push.MAX_SPACING == 5.0
+    push.coalesced(app, "test.roster", lambda _app: time.sleep(0.05), 0.25)
+    push.coalesced(app, "test.counts", lambda _app: None, 0.25)
+    assert delays[3] == 0.25 and delays[4] >= 0.5   # the counts wait for the roster's cost as well
+    push.coalesced(app, "test.roster", lambda _app: None, 0.25)
+    push.coalesced(app, "test.counts", lambda _app: None, 0.25)
+    assert delays[6] == 0.25   # both quick again: the usual delay
+    costs = app.extensions["display.push_costs"]
+    costs["test.slow"] = (2.0, time.perf_counter())  # one very slow build (a pause): 5 s, not 20
+    push.coalesced(app, "test.counts", lambda _app: None, 0.25)
+    assert delays[7] == push.MAX_SPACING == 5.0
+    costs["test.slow"] = (2.0, time.perf_counter() - 11)   # that build was a while ago: it no longer counts
+    push.coalesced(app, "test.counts", lambda _app: None, 0.25)
+    assert delays[8] == 0.25

@@ -71,3 +71,28 @@ def test_a_screen_sees_counts_change_and_a_greeting_after_a_scan(live_server):
         assert "0912999888" not in repr(events)
     finally:
         sio.disconnect()
+
+
+def test_a_greeting_that_cannot_be_sent_yet_does_not_hold_up_the_gate_and_goes_out_after(live_server, monkeypatch):
+    import threading
+    socketio = live_server.app.extensions["kiosk.socketio"]
+    stalled, sent = threading.Event(), []
+    real_emit = socketio.emit
+
+    def slow_emit(event, data=None, *args, **kwargs):
+        if event == "greet":   # Redis between the processes stalls: this emit waits
+            stalled.wait(10)
+            sent.append(data["greeting"])
+        return real_emit(event, data, *args, **kwargs)
+    monkeypatch.setattr(socketio, "emit", slow_emit)
+    gate = _login(live_server.url, "gate")
+    first, second = invitations(live_server.app, 2)
+    answers = [gate.post(live_server.url + "/api/checkin", json={"code": code}, timeout=5).json()
+               for _, code, _ in (first, second)]
+    # Both answered while the first greeting still waits: the gate never waits for a screen's push.
+    assert [a["result"] for a in answers] == ["ok", "ok"] and sent == []
+    stalled.set()
+    deadline = time.monotonic() + 5
+    while len(sent) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "Thường trực Huyện ủy" in sent[0] and len(sent) == 2   # in the order people came in

@@ -1,5 +1,8 @@
-"""The database layer: durable SQLite settings, idempotent versioned schema."""
+"""The database layer: durable SQLite settings, idempotent versioned schema, PostgreSQL connections that survive a
+restart, and the scan path's statements on PostgreSQL."""
 from __future__ import annotations
+
+import threading
 
 import pytest
 from sqlalchemy import text
@@ -164,3 +167,109 @@ def test_a_version_4_database_gains_print_leases_background_jobs_and_numbers_on_
     finally:
         again.extensions["printer.queue"].stop(10)
         again.extensions["kiosk.db"].dispose()
+
+
+@pytest.fixture
+def pg_gate(tmp_path, postgres):
+    """A gate client of an app on a fresh PostgreSQL database (on either pass), and the app."""
+    from kiosk import create_app
+
+    from .conftest import app_config, login
+    app = create_app(app_config(tmp_path / "pg", DATABASE_URL=postgres.new_database()))
+    gate = app.test_client()
+    login(gate, "gate")
+    yield app, gate
+    app.extensions["kiosk.db"].dispose()
+
+
+def _scan_ok(app, gate, code: str) -> None:
+    answer = gate.post("/api/checkin", json={"code": code, "gate": "Cổng A"})
+    assert answer.status_code == 200 and answer.get_json()["result"] == "ok", answer.get_data(as_text=True)
+
+
+def test_postgresql_connections_dropped_while_idle_are_replaced_before_a_scan_uses_them(pg_gate, monkeypatch):
+    from kiosk.storage import engine
+
+    from .gate_helpers import invitations
+    app, gate = pg_gate
+    codes = [code for _, code, _ in invitations(app, 3)]
+    _scan_ok(app, gate, codes[0])
+    # The server restarts (or a firewall drops the links) while the gate is quiet: every pooled connection dies.
+    db = app.extensions["kiosk.db"]
+    with db.engine.connect() as admin:
+        admin.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        admin.commit()
+    monkeypatch.setattr(engine, "IDLE_PING_SECONDS", 0.0)
+    _scan_ok(app, gate, codes[1])   # not a 500: the dead connection was found out before the scan ran
+
+
+def test_a_postgresql_link_lost_under_a_scan_is_a_503_the_gate_resends_and_the_resend_admits(pg_gate):
+    from .gate_helpers import invitations
+    app, gate = pg_gate
+    codes = [code for _, code, _ in invitations(app, 2)]
+    _scan_ok(app, gate, codes[0])
+    db = app.extensions["kiosk.db"]
+    with db.engine.connect() as admin:   # the server restarts in a rush: connections in use a moment ago die
+        admin.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        admin.commit()
+    body = {"code": codes[1], "gate": "Cổng A", "nonce": "resent-after-restart"}
+    answers = [gate.post("/api/checkin", json=body) for _ in range(3)]
+    lost = [a for a in answers if a.status_code != 200]
+    # The requests that met a dead connection fail, each as a 503 the gate keeps and sends again.
+    assert lost and all(a.status_code == 503 and a.get_json()["error"] == "database_unreachable"
+               and "Mất kết nối tới cơ sở dữ liệu" in a.get_json()["message"] for a in lost)
+    assert answers[-1].status_code == 200
+    results = [a.get_json()["result"] for a in answers if a.status_code == 200]
+    assert results[0] == "ok" and all(r == "ok" for r in results)   # the same nonce: one admission, replayed
+    with db.read() as session:
+        admitted = session.execute(text("SELECT count(*) FROM invitee i JOIN invitation_code c ON c.invitee_id = i.id "
+                                        "WHERE c.code = :code AND i.checked_in_at IS NOT NULL"), {"code": codes[1]}).scalar()
+    assert admitted == 1
+
+
+def test_postgresql_connections_in_steady_use_are_not_pinged_before_each_scan(pg_gate, monkeypatch):
+    from .gate_helpers import invitations
+    app, gate = pg_gate
+    codes = [code for _, code, _ in invitations(app, 12)]
+    _scan_ok(app, gate, codes[0])
+    db = app.extensions["kiosk.db"]
+    pings = []   # by the test client's requests, which run on this thread (not the background workers')
+    real_ping, here = db.engine.dialect.do_ping, threading.get_ident()
+
+    def counted_ping(conn):
+        if threading.get_ident() == here:
+            pings.append(conn)
+        return real_ping(conn)
+    monkeypatch.setattr(db.engine.dialect, "do_ping", counted_ping)
+    for code in codes[1:]:
+        _scan_ok(app, gate, code)
+    assert pings == []   # a round trip per scan saved in a rush
+
+
+def test_a_first_time_scan_on_postgresql_is_admitted_by_the_statement_that_finds_its_card(pg_gate):
+    from sqlalchemy import event
+
+    from .gate_helpers import invitations
+    app, gate = pg_gate
+    (_, first, _), (_, second, _) = invitations(app, 2)
+    _scan_ok(app, gate, first)   # the event's facts are read and kept; the pool has its connection
+    db = app.extensions["kiosk.db"]
+    statements: list[str] = []
+    here = threading.get_ident()
+
+    def seen(_conn, _cursor, statement, *_args):
+        if threading.get_ident() == here:   # the request's, not a background worker's
+            statements.append(statement.split(None, 1)[0].upper())
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        body = gate.post("/api/checkin", json={"code": second, "gate": "Cổng B", "nonce": "n-2"}).get_json()
+        again = gate.post("/api/checkin", json={"code": second, "gate": "Cổng B", "nonce": "n-2"}).get_json()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert body["result"] == "ok" and body["delegate"]["full_name"] and not body.get("replayed")
+    # The admission, then its log row: no look-up of the nonce or of the card first.
+    assert statements[:2] == ["UPDATE", "INSERT"]
+    # The retry (same nonce) meets the log's unique nonce and gets the first answer back.
+    assert again["replayed"] is True and again["result"] == "ok" and again["checked_in_at"] == body["checked_in_at"]

@@ -64,6 +64,16 @@ _ADMIT_EARLIER = (update(_invitee).where(_invitee.c.id == bindparam("invitee_id"
 
 _LOG = insert(ScanLog.__table__)
 
+# A live scan of a valid card nobody used yet, admitted in the statement that finds it (PostgreSQL's
+# UPDATE ... FROM ... RETURNING): one round trip instead of a look-up and then an update. Its conditions are
+# those under which gate.decide says OK for a live scan; any other scan takes the look-up path.
+_code = InvitationCode.__table__
+_ADMIT_BY_CODE = (update(_invitee).where(
+    _code.c.code == bindparam("code"), _invitee.c.id == _code.c.invitee_id, InviteeGroup.id == _invitee.c.group_id,
+    _code.c.revoke_reason.is_(None), _code.c.revoked_at.is_(None), _invitee.c.removed_at.is_(None),
+    _invitee.c.checked_in_at.is_(None))
+    .values(**_ADMISSION).returning(_code.c.revoke_reason, _code.c.revoked_at, *_GUEST_COLUMNS))
+
 
 def replayed_response(session: Session, nonce: str | None) -> dict | None:
     """The answer already given to a request with this nonce (a retry after a lost reply)."""
@@ -81,6 +91,13 @@ def guest_row(session: Session, invitee_id: int):
 def guest_by_code(session: Session, code: str):
     """The code's revocation and its invitee with group, in one indexed query (the scan path)."""
     return session.connection().execute(_GUEST_BY_CODE, {"code": code}).first()
+
+
+def admit_first_scan(session: Session, code: str, now: dt.datetime, gate: str | None):
+    """Admit the holder of `code` if it is valid and they have not arrived; their guest row (as guest_by_code
+    gives it, seen after the admission), or None when the scan needs the full look-up. PostgreSQL only."""
+    return session.connection().execute(_ADMIT_BY_CODE, {"code": code, "now": now, "gate": gate,
+                                                         "source": None}).first()
 
 
 def admit(session: Session, invitee_id: int, now: dt.datetime, gate: str | None, source: str | None = None,

@@ -6,12 +6,13 @@ import os
 import secrets
 import socket
 import threading
+import time
 from contextlib import contextmanager, nullcontext
 from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import private_file
@@ -22,6 +23,8 @@ T = TypeVar("T")
 SETUP_LOCK_KEY = 0x6B696F736B
 # Set in session.info on write_or_replay's first run (see there).
 FIRST_TRY = "kiosk.first_try"
+# A pooled PostgreSQL connection unused this long is checked (SELECT 1) before it is handed out (see _ping_idle).
+IDLE_PING_SECONDS = 2.0
 # First half of the two-number advisory locks of Database.try_hold (the second: a hash of the name).
 OWNER_LOCK_NAMESPACE = 0x6B696F
 
@@ -60,6 +63,25 @@ def _tune_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+def _ping_idle(engine: Engine) -> None:
+    """Check a pooled PostgreSQL connection before use only when it sat idle: a server restarted meanwhile
+    then costs no request. pool_pre_ping would check every one, a round trip on every scan in a rush."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn, record):
+        record.info["kiosk.idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn, record, _proxy):
+        idle_since = record.info.get("kiosk.idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return   # new, or in use a moment ago (a link that broke since fails one request, then is replaced)
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # noqa: BLE001 - any failure: the pool drops it and connects afresh
+            raise DisconnectionError("idle connection lost") from exc
 
 
 class HeldLock:
@@ -104,13 +126,14 @@ class Database:
             # Owner-only before SQLite first opens it; its -wal and -shm files take the same mode.
             private_file(url[len("sqlite:///"):])
         else:
-            kwargs["pool_pre_ping"] = True
             # A request thread per station holds a connection for its transaction; beside them the print
             # worker, the presence refresher and the pushes. SQLAlchemy's default 5 + 10 makes a rush queue.
             kwargs.update(pool_size=20, max_overflow=20, pool_timeout=15)
         self.engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             _tune_sqlite(self.engine)
+        else:
+            _ping_idle(self.engine)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(kiosk_write=True), expire_on_commit=False)
         # SQLite has one writer at a time. Queueing our own writers on a Python lock hands the turn over
