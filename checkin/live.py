@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -22,18 +23,29 @@ ROSTER_DELAY = 1.0
 # to screens is cut in protocol order (the count stays exact and GET /api/roster has everyone), so a crowd
 # of arrivals cannot make every push, and with it the gate, slower.
 ROSTER_ON_SCREENS = 300
+# A greeting still unsent this long after its scan (Redis between the processes stalled) is dropped: the
+# guest is in their seat by then, and a burst of stale welcomes would hide the next real one.
+GREETING_FRESH_SECONDS = 10.0
 log = logging.getLogger(__name__)
 
 
 def setup(app: Flask) -> None:
     """Put the roster of dignitaries present, and its exact count, into every show state screens receive."""
 
+    def counted(session, event):
+        # The roster and its count come from one query; the state's two parts read it once per state.
+        key = ("checkin.roster", event.id)
+        if key not in session.info:
+            session.info[key] = queries.present_delegates_counted(session, event.id, event.starts_at,
+                                                                  ROSTER_ON_SCREENS)
+        return session.info[key]
+
     def roster_part(session, event):
         ctx = EventContext(event.id, ZoneInfo(event.timezone), event.starts_at, event.vip_max_rank or 0)
-        return checkins.roster_entries(queries.present_delegates(session, event.id, ROSTER_ON_SCREENS), ctx)
+        return checkins.roster_entries(counted(session, event)[0], ctx)
 
     def roster_count_part(session, event):
-        present, late = queries.present_delegate_counts(session, event.id, event.starts_at)
+        _rows, present, late = counted(session, event)
         return {"present": present, "late": late, "shown": min(present, ROSTER_ON_SCREENS)}
 
     push.register_state_part(app, "roster", roster_part)
@@ -60,16 +72,16 @@ def after_checkin(app: Flask, result: dict) -> None:
         # A late sync or a paper entry greets nobody: the person came in a while ago.
         # Only name, honorific, title, organisation and seat reach a screen: never a phone number.
         title, organisation = naming.detail_parts(guest["full_name"], guest.get("title"), guest.get("organisation"))
-        _greetings(app).put({
+        _greetings(app).put((time.monotonic(), {
             "greeting": naming.greeting(guest.get("honorific"), guest["full_name"]), "title": title,
             "organisation": organisation, "seat": guest.get("seat"), "vip": guest.get("vip"),
-        })
+        }))
     push.coalesced(app, "checkin.roster", push.broadcast_state, ROSTER_DELAY)
 
 
 def _greetings(app: Flask) -> queue.SimpleQueue:
-    """The app's greetings to send, in order, by one thread of their own: with Redis between processes an
-    emit is a round trip, which the gate's answer need not wait for."""
+    """The app's greetings to send, (time of the scan, greeting), in order, by one thread of their own: with
+    Redis between processes an emit is a round trip, which the gate's answer need not wait for."""
     outbox = app.extensions.get("checkin.greetings")
     if outbox is not None:
         return outbox
@@ -85,10 +97,12 @@ def _send_greetings(app: Flask, outbox: queue.SimpleQueue) -> None:
     db, socketio = app.extensions["kiosk.db"], app.extensions["kiosk.socketio"]
     while True:
         try:
-            greeting = outbox.get(timeout=1.0)
+            scanned, greeting = outbox.get(timeout=1.0)
         except queue.Empty:
             if db.closed:
                 return   # the app shut down: nobody is left to greet
+            continue
+        if time.monotonic() - scanned > GREETING_FRESH_SECONDS:
             continue
         try:
             socketio.emit("greet", greeting, namespace=push.NAMESPACE)

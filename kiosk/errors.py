@@ -10,6 +10,11 @@ from werkzeug.exceptions import HTTPException
 
 from . import auth, boundary
 
+try:
+    from psycopg import OperationalError as _PostgresOperational
+except ImportError:  # installed with the requirements; without it only SQLite runs
+    _PostgresOperational = ()
+
 log = logging.getLogger(__name__)
 
 # HTTP status -> (error code, Vietnamese message) for errors raised before or around a view.
@@ -28,7 +33,7 @@ HTTP_ERRORS = {
 DISK_FULL = ("Ổ đĩa đầy: máy chủ không ghi được dữ liệu nên thao tác này chưa được lưu. Hãy giải phóng "
              "dung lượng trên ổ đĩa của máy chủ (xoá tệp không cần) rồi thử lại. Dữ liệu đã lưu trước đó vẫn an toàn.")
 BUSY = "Cơ sở dữ liệu đang bận (một chương trình khác đang ghi). Hãy thử lại sau vài giây."
-LINK_LOST = "Mất kết nối tới cơ sở dữ liệu (máy chủ PostgreSQL vừa khởi động lại?). Đang kết nối lại; hãy thử lại sau vài giây."
+LINK_LOST = "Máy chủ mất kết nối tới cơ sở dữ liệu và đang kết nối lại. Hãy thử lại sau vài giây."
 UNEXPECTED = ("Máy chủ gặp lỗi ngoài dự kiến (đã ghi vào nhật ký). Hãy thử lại; nếu vẫn lỗi, báo người quản trị. "
               "Các lượt đã báo thành công trước đó vẫn được lưu.")
 TITLES = {404: "Không tìm thấy trang", 413: "Dữ liệu quá lớn", 507: "Ổ đĩa đầy"}
@@ -65,9 +70,11 @@ def is_busy(exc: BaseException) -> bool:
 
 
 def lost_link(exc: BaseException) -> bool:
-    """The database connection broke under a request (PostgreSQL restarted, the link dropped): the pool
-    replaces it, so the request may simply be sent again."""
-    return any(isinstance(cause, DBAPIError) and cause.connection_invalidated for cause in _causes(exc))
+    """PostgreSQL could not be reached: the connection broke under the request, or none could be opened
+    (the server restarting, the link down). The pool reconnects, so the request may be sent again."""
+    return any((isinstance(cause, DBAPIError) and cause.connection_invalidated)
+               # psycopg's: a connection refused or cut, a server starting or shutting down (never a wrong query)
+               or isinstance(cause, _PostgresOperational) for cause in _causes(exc))
 
 
 def respond(status: int, code: str, message: str, title: str | None = None):

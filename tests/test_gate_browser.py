@@ -134,6 +134,36 @@ def test_a_scan_the_server_could_not_write_is_kept_and_lands_later(page, live_se
     assert again["result"] == "already_checked_in"
 
 
+def test_a_scan_that_met_a_lost_database_link_is_kept_and_lands_once_the_pool_reconnects(page, live_server,
+                                                                                         monkeypatch):
+    """PostgreSQL restarted under the scan (503 database_unreachable): kept in the browser, sent again, once."""
+    from sqlalchemy.exc import OperationalError
+
+    from checkin import checkins
+    real_scan = checkins.scan
+    lost = [True]
+
+    def scan(db, raw, meta, now=None):
+        if lost[0]:
+            lost[0] = False
+            raise OperationalError("UPDATE invitee ...", {}, Exception("server closed the connection unexpectedly"),
+                                   connection_invalidated=True)
+        return real_scan(db, raw, meta, now)
+
+    monkeypatch.setattr(checkins, "scan", scan)
+    _open_gate(page, live_server)
+    _id, code, _name = first_non_vip(live_server.app)
+    _scan_like_a_scanner(page, code)
+    page.wait_for_selector("#result[data-result='waiting']")
+    assert page.locator("#result-message").inner_text().startswith("Máy chủ mất kết nối tới cơ sở dữ liệu")
+    screenshot(page, "gate-database-link-lost")
+    page.wait_for_selector("#pending", state="hidden", timeout=10000)
+    from .test_gate_live import _login
+    gate = _login(live_server.url, "gate")
+    again = gate.post(live_server.url + "/api/checkin", json={"code": code}, timeout=5).json()
+    assert again["result"] == "already_checked_in"
+
+
 def test_a_scan_after_the_server_restarted_lands(page, data_dir):
     """The page's kept-alive connection dies with the server; the next scan still reaches the new one."""
     config = app_config(data_dir)

@@ -96,3 +96,29 @@ def test_a_greeting_that_cannot_be_sent_yet_does_not_hold_up_the_gate_and_goes_o
     while len(sent) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert "Thường trực Huyện ủy" in sent[0] and len(sent) == 2   # in the order people came in
+
+
+def test_a_greeting_held_up_past_its_moment_is_dropped_not_shown_late(live_server, monkeypatch):
+    import threading
+
+    from checkin import live
+    monkeypatch.setattr(live, "GREETING_FRESH_SECONDS", 0.5)
+    socketio = live_server.app.extensions["kiosk.socketio"]
+    stalled, sent = threading.Event(), []
+    real_emit = socketio.emit
+
+    def slow_emit(event, data=None, *args, **kwargs):
+        if event == "greet":
+            stalled.wait(10)   # the first greeting's send hangs for a second
+            sent.append(data["greeting"])
+        return real_emit(event, data, *args, **kwargs)
+    monkeypatch.setattr(socketio, "emit", slow_emit)
+    gate = _login(live_server.url, "gate")
+    first, second = invitations(live_server.app, 2)
+    for _, code, _ in (first, second):
+        assert gate.post(live_server.url + "/api/checkin", json={"code": code}, timeout=5).json()["result"] == "ok"
+    time.sleep(1.0)
+    stalled.set()
+    time.sleep(0.5)
+    # The first was on its way; the second waited past its moment and is not shown a second late.
+    assert len(sent) == 1 and "Thường trực Huyện ủy" in sent[0]

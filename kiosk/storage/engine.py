@@ -12,7 +12,7 @@ from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError, IntegrityError
+from sqlalchemy.exc import IntegrityError, InvalidatePoolError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import private_file
@@ -80,8 +80,9 @@ def _ping_idle(engine: Engine) -> None:
             return   # new, or in use a moment ago (a link that broke since fails one request, then is replaced)
         try:
             engine.dialect.do_ping(dbapi_conn)
-        except Exception as exc:  # noqa: BLE001 - any failure: the pool drops it and connects afresh
-            raise DisconnectionError("idle connection lost") from exc
+        except Exception as exc:  # noqa: BLE001 - any failure: the pool connects afresh
+            # Every pooled connection older than this one is as dead (a restarted server): all are replaced.
+            raise InvalidatePoolError("idle connection lost") from exc
 
 
 class HeldLock:
