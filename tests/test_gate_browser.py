@@ -106,48 +106,32 @@ def test_a_scan_made_offline_is_queued_and_sent_later(page, live_server):
     assert again["result"] == "already_checked_in"  # the queued scan reached the server, once
 
 
-def test_a_scan_the_server_could_not_write_is_kept_and_lands_later(page, live_server, monkeypatch):
-    """A full disk (507): the clerk reads why, the scan waits in the browser and lands once there is room."""
-    from checkin import checkins
-    real_scan = checkins.scan
-    full = [True]
-
-    def scan(db, raw, meta, now=None):
-        if full[0]:
-            import errno
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real_scan(db, raw, meta, now)
-
-    monkeypatch.setattr(checkins, "scan", scan)
-    _open_gate(page, live_server)
-    _id, code, _name = first_non_vip(live_server.app)
-    _scan_like_a_scanner(page, code)
-    page.wait_for_selector("#result[data-result='waiting']")
-    assert page.locator("#result-message").inner_text().startswith("Ổ đĩa đầy")
-    assert page.evaluate("window.kioskGate.queueLength()") == 1
-    screenshot(page, "gate-disk-full")
-    full[0] = False
-    page.wait_for_selector("#pending", state="hidden", timeout=10000)
-    from .test_gate_live import _login
-    gate = _login(live_server.url, "gate")
-    again = gate.post(live_server.url + "/api/checkin", json={"code": code}, timeout=5).json()
-    assert again["result"] == "already_checked_in"
+def _disk_full():
+    import errno
+    return OSError(errno.ENOSPC, "No space left on device")
 
 
-def test_a_scan_that_met_a_lost_database_link_is_kept_and_lands_once_the_pool_reconnects(page, live_server,
-                                                                                         monkeypatch):
-    """PostgreSQL restarted under the scan (503 database_unreachable): kept in the browser, sent again, once."""
+def _database_link_lost():
     from sqlalchemy.exc import OperationalError
+    return OperationalError("UPDATE invitee ...", {}, Exception("server closed the connection unexpectedly"),
+                            connection_invalidated=True)
 
+
+@pytest.mark.parametrize("failure,message,shot", [
+    (_disk_full, "Ổ đĩa đầy", "gate-disk-full"),                                       # 507
+    (_database_link_lost, "Máy chủ mất kết nối tới cơ sở dữ liệu", "gate-database-link-lost"),   # 503, PostgreSQL
+])
+def test_a_scan_the_server_could_not_write_is_kept_and_lands_later(page, live_server, monkeypatch, failure, message,
+                                                                   shot):
+    """A full disk, or PostgreSQL restarting under the scan: the clerk reads why, the scan waits in the browser
+    and lands once the server can write it, once."""
     from checkin import checkins
     real_scan = checkins.scan
-    lost = [True]
+    failing = [True]
 
     def scan(db, raw, meta, now=None):
-        if lost[0]:
-            lost[0] = False
-            raise OperationalError("UPDATE invitee ...", {}, Exception("server closed the connection unexpectedly"),
-                                   connection_invalidated=True)
+        if failing[0]:
+            raise failure()
         return real_scan(db, raw, meta, now)
 
     monkeypatch.setattr(checkins, "scan", scan)
@@ -155,8 +139,10 @@ def test_a_scan_that_met_a_lost_database_link_is_kept_and_lands_once_the_pool_re
     _id, code, _name = first_non_vip(live_server.app)
     _scan_like_a_scanner(page, code)
     page.wait_for_selector("#result[data-result='waiting']")
-    assert page.locator("#result-message").inner_text().startswith("Máy chủ mất kết nối tới cơ sở dữ liệu")
-    screenshot(page, "gate-database-link-lost")
+    assert page.locator("#result-message").inner_text().startswith(message)
+    assert page.evaluate("window.kioskGate.queueLength()") == 1
+    screenshot(page, shot)
+    failing[0] = False
     page.wait_for_selector("#pending", state="hidden", timeout=10000)
     from .test_gate_live import _login
     gate = _login(live_server.url, "gate")
