@@ -32,20 +32,12 @@ log = logging.getLogger(__name__)
 def setup(app: Flask) -> None:
     """Put the roster of dignitaries present, and its exact count, into every show state screens receive."""
 
-    def counted(session, event):
-        # The roster and its count come from one query; the state's two parts read it once per state.
-        key = ("checkin.roster", event.id)
-        if key not in session.info:
-            session.info[key] = queries.present_delegates_counted(session, event.id, event.starts_at,
-                                                                  ROSTER_ON_SCREENS)
-        return session.info[key]
-
     def roster_part(session, event):
         ctx = EventContext(event.id, ZoneInfo(event.timezone), event.starts_at, event.vip_max_rank or 0)
-        return checkins.roster_entries(counted(session, event)[0], ctx)
+        return checkins.roster_entries(queries.present_delegates(session, event.id, ROSTER_ON_SCREENS), ctx)
 
     def roster_count_part(session, event):
-        _rows, present, late = counted(session, event)
+        present, late = queries.present_delegate_counts(session, event.id, event.starts_at)
         return {"present": present, "late": late, "shown": min(present, ROSTER_ON_SCREENS)}
 
     push.register_state_part(app, "roster", roster_part)
