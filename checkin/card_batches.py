@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Iterator
 
@@ -12,6 +14,19 @@ from .cards import CardPerson, CardRenderer, EventCardInfo, a4_pages
 
 CHUNK = 24          # cards per task: a multiple of 4 so every task fills whole A4 pages
 INLINE_BELOW = 60   # small batches are faster without starting worker processes
+
+
+def _end_with_parent() -> None:
+    """Pool initializer: the worker ends when the kiosk that started it is gone. A kiosk killed mid-export
+    (kill -9, a power cut of one server) would otherwise leave its workers waiting forever: each holds both
+    ends of its task queue, so it never sees the parent leave."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
 def _png_chunk(info: EventCardInfo, people: list[CardPerson]) -> list[bytes]:
@@ -37,7 +52,7 @@ def _run(task, info: EventCardInfo, people: list[CardPerson], progress) -> Itera
     else:
         # "spawn" everywhere: forking a threaded web server is unsafe, and Windows only spawns anyway.
         executor = ProcessPoolExecutor(max_workers=min(os.cpu_count() or 2, 4),
-                                       mp_context=multiprocessing.get_context("spawn"))
+                                       mp_context=multiprocessing.get_context("spawn"), initializer=_end_with_parent)
         results = executor.map(task, [info] * len(chunks), chunks)
     try:
         for chunk, result in zip(chunks, results):

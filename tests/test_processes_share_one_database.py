@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -383,6 +384,27 @@ def test_a_card_export_runs_once_over_both_processes_and_either_follows_and_serv
     assert cluster.query("SELECT count(*) FROM background_job WHERE kind = 'cards'") == [(1,)]
 
 
+def _running(pid: int) -> bool:
+    """Whether the process is alive (a zombie waiting to be reaped has ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def test_a_card_export_whose_process_is_killed_reads_failed_on_the_other_which_starts_a_new_one(cluster, tmp_path):
     cluster.import_people(tmp_path, 600)          # long enough to be cut off half-way
     admins = [station(url, "admin") for url in cluster.urls]
@@ -393,12 +415,19 @@ def test_a_card_export_whose_process_is_killed_reads_failed_on_the_other_which_s
         time.sleep(0.1)
         status = _export_status(admins[1], cluster.urls[1], job)
     assert status["status"] == "running" and 0 < status["done"] < status["total"], status   # seen from process 1
+    workers = _children(cluster.processes[0].process.pid)   # the card renderers it spawned
+    assert workers
     cluster.processes[0].kill()
     deadline = time.monotonic() + 30
     while status["status"] == "running" and time.monotonic() < deadline:
         time.sleep(0.3)
         status = _export_status(admins[1], cluster.urls[1], job)
     assert status["status"] == "failed" and "Máy chủ dừng khi đang tạo thẻ" in status["error"], status
+    # Its renderers did not outlive it (they would wait for work forever on the server).
+    deadline = time.monotonic() + 15
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if _running(pid)]
     again = admins[1].post(f"{cluster.urls[1]}/api/invitations/export", json={"format": "pdf"}, timeout=30).json()
     assert again["job"] != job and "message" not in again
     cluster.processes[0].start()
